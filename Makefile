@@ -1,0 +1,40 @@
+# Two commands for a new user: `make demo` and `make test`. Both create .venv when it is missing or when the
+# requirements changed, install, then run; a second call reuses the venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+export TOKENIZERS_PARALLELISM := false
+export WANDB_MODE ?= offline
+
+.PHONY: demo test test-fast lint install clean-demo
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and alone: resolved through another package, pip would pull a different multi-GB build.
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m rlvr.demo --output-dir runs/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Skips the tests marked slow; CI runs everything through `make test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean-demo:
+	rm -rf runs/demo
