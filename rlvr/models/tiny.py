@@ -1,0 +1,255 @@
+"""Tiny, randomly initialised Qwen2.5-VL and Qwen2 models that build offline in seconds.
+
+They have the real architectures, the stock processor classes and a byte-level BPE tokenizer trained here with
+the Qwen special tokens and a ChatML template, so every code path that loads a hub model (AutoProcessor, the auto
+model classes, chat templates, image tokens, generation) runs on them unchanged. They are built once and cached
+under ``$RLVR_CACHE`` (default ``.cache/`` in the repository, ignored by git); the folder name carries a hash of
+the build recipe so a changed recipe rebuilds instead of loading a stale copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+TINY_VL_NAME = "tiny"
+TINY_TEXT_NAME = "tiny-text"
+
+# Qwen's own special tokens, in Qwen's order, so the ids keep their relative layout.
+QWEN_SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+
+# ChatML as Qwen2.5-VL renders it: a default system turn, and an image block as
+# <|vision_start|><|image_pad|><|vision_end|> at the image's place in the user turn.
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}"
+    "{{ message['content'] }}"
+    "{% else %}"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' or 'image' in part or 'image_url' in part %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'video' or 'video' in part %}"
+    "<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in part %}"
+    "{{ part['text'] }}"
+    "{% endif %}"
+    "{% endfor %}"
+    "{% endif %}"
+    "<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+TOKENIZER_VOCAB_SIZE = 1024
+# Few image tokens keep a CPU step fast: at most 64 merged 28x28 patches per image.
+TINY_MIN_PIXELS = 16 * 28 * 28
+TINY_MAX_PIXELS = 64 * 28 * 28
+
+TINY_VL_TEXT_CONFIG = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 4096,
+    "rms_norm_eps": 1e-6,
+    # head_dim 16 -> 8 rotary frequencies, split over (temporal, height, width) as in Qwen2.5-VL's mrope.
+    "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]},
+}
+TINY_VL_VISION_CONFIG = {
+    "depth": 2,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_heads": 2,
+    "out_hidden_size": 64,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+    "window_size": 112,
+    "fullatt_block_indexes": [1],
+}
+TINY_TEXT_CONFIG = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 4096,
+    "tie_word_embeddings": True,
+}
+
+
+def _tokenizer_corpus() -> list[str]:
+    """Text that gives the BPE merges for what the tiny models read and write: prompts, tags, numbers, JSON."""
+    words = (
+        "the chart shows what is value of which category has highest lowest difference between sum total "
+        "how many bars lines slices are there does have greater than less answer question think type table "
+        "columns rows step first second third compare read label year month sales revenue count percent "
+        "bar grouped horizontal line pie yes no true false and or a an of in on to for with by from is it "
+        "you are helpful assistant please reason carefully then give final inside tags format number "
+        "solve equation using numbers target each exactly once plus minus times divided"
+    ).split()
+    tags = ["<think>", "</think>", "<answer>", "</answer>", "<type>", "</type>", "<table>", "</table>"]
+    tags += [f"<step-{i}>" for i in range(1, 6)] + [f"</step-{i}>" for i in range(1, 6)]
+    lines = [" ".join(words), " ".join(tags), '{"columns": ["label", "value"], "rows": [["A", "12"]]}']
+    lines += [" ".join(str(number) for number in range(start, start + 50)) for start in range(0, 1000, 50)]
+    lines += ["0.5 1.25 -3 45% $12 1,234 3.14 + - * / ( ) = \\boxed{42}"]
+    return lines * 4
+
+
+def build_qwen_tokenizer(vocab_size: int = TOKENIZER_VOCAB_SIZE):
+    """A byte-level BPE tokenizer trained here, carrying the Qwen special tokens and chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=QWEN_SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(_tokenizer_corpus(), trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        padding_side="left",
+        model_max_length=32768,
+        extra_special_tokens={
+            "image_token": "<|image_pad|>",
+            "video_token": "<|video_pad|>",
+            "vision_start_token": "<|vision_start|>",
+            "vision_end_token": "<|vision_end|>",
+        },
+    )
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    return tokenizer
+
+
+def _recipe_hash(*parts: object) -> str:
+    recipe = json.dumps([TOKENIZER_VOCAB_SIZE, QWEN_CHAT_TEMPLATE, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def cache_root() -> Path:
+    default = Path(__file__).resolve().parents[2] / ".cache"
+    return Path(os.environ.get("RLVR_CACHE", default))
+
+
+def _build_atomically(target: Path, build) -> Path:
+    """Build into a temporary sibling folder and rename it, so parallel builders never see half a model."""
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        build(staging)
+        try:
+            staging.rename(target)
+        except OSError:  # another process finished first; its copy is identical
+            pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _build_tiny_vl(folder: Path) -> None:
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    torch.manual_seed(0)
+    tokenizer = build_qwen_tokenizer()
+    token_id = tokenizer.convert_tokens_to_ids
+    text_config = {
+        **TINY_VL_TEXT_CONFIG,
+        "vocab_size": len(tokenizer),
+        "bos_token_id": token_id("<|endoftext|>"),
+        "eos_token_id": token_id("<|im_end|>"),
+        "pad_token_id": token_id("<|endoftext|>"),
+    }
+    config = Qwen2_5_VLConfig(
+        text_config=text_config,
+        vision_config=TINY_VL_VISION_CONFIG,
+        image_token_id=token_id("<|image_pad|>"),
+        video_token_id=token_id("<|video_pad|>"),
+        vision_start_token_id=token_id("<|vision_start|>"),
+        vision_end_token_id=token_id("<|vision_end|>"),
+    )
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = [token_id("<|im_end|>"), token_id("<|endoftext|>")]
+    model.generation_config.pad_token_id = token_id("<|endoftext|>")
+    model.save_pretrained(folder)
+    pixel_budget = {"min_pixels": TINY_MIN_PIXELS, "max_pixels": TINY_MAX_PIXELS}
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**pixel_budget),
+        video_processor=Qwen2VLVideoProcessor(**pixel_budget),
+        tokenizer=tokenizer,
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+    processor.save_pretrained(folder)
+
+
+def _build_tiny_text(folder: Path) -> None:
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    tokenizer = build_qwen_tokenizer()
+    token_id = tokenizer.convert_tokens_to_ids
+    config = Qwen2Config(
+        **TINY_TEXT_CONFIG,
+        vocab_size=len(tokenizer),
+        bos_token_id=token_id("<|endoftext|>"),
+        eos_token_id=token_id("<|im_end|>"),
+        pad_token_id=token_id("<|endoftext|>"),
+    )
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = [token_id("<|im_end|>"), token_id("<|endoftext|>")]
+    model.generation_config.pad_token_id = token_id("<|endoftext|>")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def tiny_vl_model_path() -> Path:
+    """Folder of the tiny Qwen2.5-VL model and its processor, built on first use."""
+    name = f"tiny-qwen2.5-vl-{_recipe_hash(TINY_VL_TEXT_CONFIG, TINY_VL_VISION_CONFIG, TINY_MAX_PIXELS)}"
+    return _build_atomically(cache_root() / "models" / name, _build_tiny_vl)
+
+
+def tiny_text_model_path() -> Path:
+    """Folder of the tiny Qwen2 causal LM and its tokenizer, built on first use."""
+    name = f"tiny-qwen2-{_recipe_hash(TINY_TEXT_CONFIG)}"
+    return _build_atomically(cache_root() / "models" / name, _build_tiny_text)
