@@ -1,0 +1,20 @@
+"""Tasks by name. Each module is imported only when its task is asked for, so a chart run never loads math-verify."""
+
+from __future__ import annotations
+
+import importlib
+
+from rlvr.errors import UserError
+from rlvr.tasks.base import Task
+
+TASK_MODULES = {
+    "chart": "rlvr.tasks.chart.task",
+    "countdown": "rlvr.tasks.countdown.task",
+    "math": "rlvr.tasks.math.task",
+}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASK_MODULES:
+        raise UserError(f"unknown task {name!r}; valid: {', '.join(TASK_MODULES)}")
+    return importlib.import_module(TASK_MODULES[name]).TASK

@@ -1,0 +1,115 @@
+"""What a task brings: datasets, a prompt, reward functions and the correctness check.
+
+main.py, generate_samples.py and the trainer only talk to a ``Task``; adding a task is writing one of these
+(see docs/tasks.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from datasets import Dataset
+
+from rlvr.errors import UserError
+
+RewardFunction = Callable[..., list[float | None]]
+
+
+def _no_startup_check(reward_names: Sequence[str]) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: rows in a fixed schema, a prompt per row, rewards over completions, and what counts as correct.
+
+    Attributes:
+        name: what ``--task`` takes.
+        is_multimodal: rows carry an ``image`` column that the prompt refers to.
+        reward_functions: registry name -> reward with TRL's signature ``(completions, **columns)``.
+        default_reward_names: the rewards trained on when ``--reward-funcs`` is not given.
+        correctness_reward: the verifiable reward; a sample is correct when it is at least the threshold.
+        dataset_names: the names ``--dataset-name`` takes.
+        default_dataset: the embedded dataset that needs no download.
+        load_dataset: ``(name, split, path, subset_size, seed) -> Dataset`` in the task's row schema.
+        prompt_styles: the names ``--prompt-style`` takes; the first is the default.
+        build_prompt: ``(row, style) -> messages`` in TRL's conversational format.
+        sft_completion: ``(row, style) -> str``, the reference completion a supervised warm start trains on.
+        question_column / answer_column: the row fields shown as question and answer in sample files.
+        startup_check: fails with one clear line before training if a selected reward cannot run.
+        exact_match: ``(completion, row) -> bool``, the strict metric --mode eval reports beside the relaxed one.
+    """
+
+    name: str
+    is_multimodal: bool
+    reward_functions: Mapping[str, RewardFunction]
+    default_reward_names: tuple[str, ...]
+    correctness_reward: str
+    dataset_names: tuple[str, ...]
+    default_dataset: str
+    load_dataset: Callable[[str, str, str | None, int | None, int], Dataset]
+    prompt_styles: tuple[str, ...]
+    build_prompt: Callable[[dict, str], list[dict]]
+    sft_completion: Callable[[dict, str], str]
+    question_column: str = "query"
+    answer_column: str = "label"
+    startup_check: Callable[[Sequence[str]], None] = field(default=_no_startup_check)
+    exact_match: Callable[[str, dict], bool] | None = None
+
+    @property
+    def default_prompt_style(self) -> str:
+        return self.prompt_styles[0]
+
+
+@dataclass(frozen=True)
+class RewardSelection:
+    """The reward functions a run trains on, their names and weights, in the same order."""
+
+    names: list[str]
+    functions: list[RewardFunction]
+    weights: list[float]
+
+
+def select_rewards(
+    task: Task, names: Sequence[str] | None, weights: Sequence[float] | None, needs_correctness: bool
+) -> RewardSelection:
+    """Resolve ``--reward-funcs`` / ``--reward-weights``.
+
+    The correctness reward is always computed when ``needs_correctness``: if the user left it out, it joins with
+    weight 0, so it decides correctness without entering the total reward.
+    """
+    chosen = list(names) if names else list(task.default_reward_names)
+    unknown = [name for name in chosen if name not in task.reward_functions]
+    if unknown:
+        valid = ", ".join(task.reward_functions)
+        raise UserError(f"unknown reward function(s) {', '.join(unknown)} for task {task.name}; valid: {valid}")
+    if len(set(chosen)) != len(chosen):
+        raise UserError(f"--reward-funcs names a reward twice: {' '.join(chosen)}")
+    if weights is None:
+        chosen_weights = [1.0] * len(chosen)
+    elif len(weights) != len(chosen):
+        raise UserError(f"--reward-weights has {len(weights)} values for {len(chosen)} reward functions")
+    else:
+        chosen_weights = [float(weight) for weight in weights]
+    if not all(math.isfinite(weight) for weight in chosen_weights):
+        raise UserError("--reward-weights must be finite numbers")
+    if needs_correctness and task.correctness_reward not in chosen:
+        chosen.append(task.correctness_reward)
+        chosen_weights.append(0.0)
+    return RewardSelection(chosen, [task.reward_functions[name] for name in chosen], chosen_weights)
+
+
+def add_prompts(task: Task, dataset: Dataset, style: str) -> Dataset:
+    """Add TRL's ``prompt`` column (conversational messages) to every row."""
+    if style not in task.prompt_styles:
+        raise UserError(f"unknown prompt style {style!r} for task {task.name}; valid: {', '.join(task.prompt_styles)}")
+    return dataset.map(lambda row: {"prompt": task.build_prompt(row, style)}, desc="prompts")
+
+
+def score_completions(task: Task, completions: Sequence[str], row: Mapping, threshold: float) -> list[bool]:
+    """Whether each completion of one problem is correct, by the same reward that decides it in training."""
+    columns = {key: [value] * len(completions) for key, value in row.items()}
+    rewards = task.reward_functions[task.correctness_reward](completions=list(completions), **columns)
+    return [reward is not None and reward >= threshold for reward in rewards]
