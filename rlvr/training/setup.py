@@ -89,7 +89,7 @@ def common_trainer_kwargs(args: argparse.Namespace, output_dir: str, run_name: s
         "max_steps": args.max_steps,
         "per_device_train_batch_size": args.batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
-        "gradient_checkpointing": not args.disable_gradient_checkpointing,
+        "activation_checkpointing": not args.disable_gradient_checkpointing,
         "logging_steps": args.logging_steps,
         "save_strategy": "steps",
         "save_steps": args.save_steps,

@@ -1,0 +1,38 @@
+"""Shared fixtures. Tests never reach a hub: the tiny models are built locally on first use."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(scope="session")
+def tiny_vl_path() -> Path:
+    from rlvr.models.tiny import tiny_vl_model_path
+
+    return tiny_vl_model_path()
+
+
+@pytest.fixture(scope="session")
+def tiny_text_path() -> Path:
+    from rlvr.models.tiny import tiny_text_model_path
+
+    return tiny_text_model_path()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT
