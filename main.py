@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         trainer = build_rl_trainer(args, task, model, processor, dataset, rewards, output_dir, run_name, report_to)
 
     # Train (resuming from the newest checkpoint unless --no-resume)
-    trainer.train(resume_from_checkpoint=find_resume_checkpoint(output_dir, args.no_resume))
+    checkpoint = find_resume_checkpoint(output_dir, args.no_resume)
+    if checkpoint and trainer.accelerator.is_main_process:
+        print(f"Resuming from {checkpoint} (use --no-resume to start over)", flush=True)
+    trainer.train(resume_from_checkpoint=checkpoint)
 
     # Save the model (or LoRA adapter) and the processor where generate_samples.py and transformers load them
     trainer.save_model(output_dir)

@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--gradient-accumulation-steps", type=int, default=2)
     optim.add_argument("--learning-rate", type=float, default=1e-5)
     optim.add_argument("--lr-scheduler-type", default="linear")
-    optim.add_argument("--warmup-ratio", type=float, default=0.0)
+    optim.add_argument("--warmup", type=float, default=0.0,
+                       help="learning-rate warm-up: a number of steps, or a fraction of all steps when below 1")
     optim.add_argument("--num-epochs", type=float, default=4)
     optim.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (-1: use epochs)")
     optim.add_argument("--disable-gradient-checkpointing", action="store_true")

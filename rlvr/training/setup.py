@@ -84,7 +84,7 @@ def common_trainer_kwargs(args: argparse.Namespace, output_dir: str, run_name: s
         "data_seed": args.seed,
         "learning_rate": args.learning_rate,
         "lr_scheduler_type": args.lr_scheduler_type,
-        "warmup_ratio": args.warmup_ratio,
+        "warmup_steps": args.warmup,
         "num_train_epochs": args.num_epochs,
         "max_steps": args.max_steps,
         "per_device_train_batch_size": args.batch_size,
