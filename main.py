@@ -16,7 +16,13 @@ from rlvr.tasks import get_task
 from rlvr.tasks.base import select_rewards
 from rlvr.training.arguments import parse_training_args
 from rlvr.training.builders import build_rl_trainer, build_sft_trainer
-from rlvr.training.setup import find_resume_checkpoint, output_dir_for, run_name_for, setup_reporting
+from rlvr.training.setup import (
+    find_resume_checkpoint,
+    output_dir_for,
+    run_name_for,
+    setup_reporting,
+    write_run_config,
+)
 
 
 @exit_on_user_error
@@ -56,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         trainer = build_sft_trainer(args, task, model, processor, dataset, output_dir, run_name, report_to)
     else:
         trainer = build_rl_trainer(args, task, model, processor, dataset, rewards, output_dir, run_name, report_to)
+
+    if trainer.accelerator.is_main_process:
+        write_run_config(args, output_dir)
 
     # Train (resuming from the newest checkpoint unless --no-resume)
     checkpoint = find_resume_checkpoint(output_dir, args.no_resume)

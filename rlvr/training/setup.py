@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import netrc
 import os
 from pathlib import Path
@@ -37,6 +38,12 @@ def find_resume_checkpoint(output_dir: str, no_resume: bool) -> str | None:
     if no_resume or not Path(output_dir).is_dir():
         return None
     return get_last_checkpoint(output_dir)
+
+
+def write_run_config(args: argparse.Namespace, output_dir: str) -> None:
+    """Record the options of the run beside its checkpoints; monitor_training.py reads the mode from it."""
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    (Path(output_dir) / "run_config.json").write_text(json.dumps(vars(args), indent=2, default=str))
 
 
 def is_main_process() -> bool:

@@ -1,0 +1,592 @@
+"""Pass@k from a samples file: the unbiased estimator, bootstrap intervals over problems, and the command line.
+
+Run from the repository root (``python evaluation/pass_at_k.py --samples-path samples.json --output-path
+results.json``) or import ``evaluation.pass_at_k``. docs/evaluation.md describes the estimator, the intervals and
+both JSON schemas (samples in, results out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import warnings
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):
+    # Started as ``python evaluation/pass_at_k.py``: the repository root must be importable for ``rlvr``.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rlvr.errors import UserError, exit_on_user_error
+
+DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 2, 4, ..., 256 as in the paper
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_N_RESAMPLES = 10_000
+DEFAULT_SEED = 2025
+BREAKDOWN_FIELDS = ("dataset", "question_type")
+
+# Resampled means are computed this many bootstrap replicates at a time, so 5,000 problems x 10,000 resamples
+# never needs more than a few tens of MB.
+_BOOTSTRAP_BATCH = 500
+
+_INTEGER = "an integer"
+_REQUIRED_FIELDS: dict[str, str] = {
+    "problem_id": "a string or an integer",
+    "question": "a string",
+    "answer": "a string, a number or a list of them",
+    "samples": "a list of strings",
+    "correct": "a list of true/false values",
+    "num_correct": _INTEGER,
+    "num_total": _INTEGER,
+}
+_OPTIONAL_FIELDS: dict[str, str] = {field: "a string" for field in BREAKDOWN_FIELDS}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The estimator
+
+
+def pass_at_k(num_samples: np.ndarray, num_correct: np.ndarray, k: int) -> np.ndarray:
+    """Unbiased pass@k per problem, 1 - C(n-c, k) / C(n, k), for n samples of which c are correct.
+
+    Evaluated as 1 - prod_{i=n-c+1..n} (1 - k/i): the binomials themselves overflow floats (C(256, 128) ~ 6e75)
+    and their ratio near 1 would lose digits to cancellation. Each factor is (i - k) / i with an exact integer
+    numerator, so the product is good to about 1e-15; the factor at i = k is exactly 0, so problems with
+    n - c < k come out as exactly 1.
+    """
+    n = np.asarray(num_samples, dtype=np.int64)
+    c = np.asarray(num_correct, dtype=np.int64)
+    if n.shape != c.shape:
+        raise ValueError(f"num_samples has shape {n.shape} but num_correct has shape {c.shape}")
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if np.any(c < 0) or np.any(c > n):
+        raise ValueError("num_correct must lie between 0 and num_samples for every problem")
+    if np.any(n < k):
+        raise ValueError(f"k={k} is larger than the number of samples of some problem (smallest n is {n.min()})")
+    product = np.ones(n.shape, dtype=np.float64)
+    # One pass per rank j of a correct sample keeps memory at one float per problem; i = n - j walks n..n-c+1.
+    for j in range(int(c.max(initial=0))):
+        active = j < c
+        i = np.where(active, n - j, 1)  # 1 where inactive only to keep the division defined; masked below
+        product *= np.where(active, (i - k) / i, 1.0)
+    return 1.0 - product
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading and checking a samples file
+
+
+def load_samples(path: str | Path) -> list[dict[str, Any]]:
+    """The problems of a samples file (either layout), each checked; UserError names the file and problem."""
+    return read_samples_file(path)[0]
+
+
+def read_samples_file(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(problems, metadata) of a samples file: a JSON list of problems, or {"metadata": {...}, "problems": [...]}."""
+    path = Path(path)
+    data = _read_json(path, "samples file")
+    if isinstance(data, list):
+        problems, metadata = data, {}
+    elif isinstance(data, dict):
+        if "problems" not in data:
+            raise UserError(f"{path}: a samples object needs a 'problems' list (and may have 'metadata')")
+        problems, metadata = data["problems"], data.get("metadata") or {}
+        if not isinstance(problems, list):
+            raise UserError(f"{path}: 'problems' must be a list, got {type(problems).__name__}")
+        if not isinstance(metadata, dict):
+            raise UserError(f"{path}: 'metadata' must be an object, got {type(metadata).__name__}")
+    else:
+        raise UserError(f"{path}: expected a list of problems or an object with 'problems', got {type(data).__name__}")
+    validate_problems(problems, source=str(path))
+    return problems, metadata
+
+
+def validate_problems(problems: Sequence[Any], source: str = "<problems>") -> None:
+    """Raise UserError on the first problem that breaks the samples schema, naming ``source`` and its index."""
+    if len(problems) == 0:
+        raise UserError(f"{source}: no problems in the file")
+    first_index_of_id: dict[Any, int] = {}
+    for index, problem in enumerate(problems):
+        _validate_problem(problem, f"{source}: problem {index}")
+        problem_id = problem["problem_id"]
+        if problem_id in first_index_of_id:
+            raise UserError(
+                f"{source}: problem {index}: problem_id {problem_id!r} already used by problem "
+                f"{first_index_of_id[problem_id]}"
+            )
+        first_index_of_id[problem_id] = index
+
+
+def _validate_problem(problem: Any, where: str) -> None:
+    if not isinstance(problem, dict):
+        raise UserError(f"{where}: expected an object, got {type(problem).__name__}")
+    for field, expected in _REQUIRED_FIELDS.items():
+        if field not in problem:
+            raise UserError(f"{where}: missing key '{field}'")
+        if not _has_type(field, problem[field]):
+            raise UserError(f"{where}: '{field}' must be {expected}, got {_describe(problem[field])}")
+    for field, expected in _OPTIONAL_FIELDS.items():
+        if problem.get(field) is not None and not isinstance(problem[field], str):
+            raise UserError(f"{where}: '{field}' must be {expected}, got {_describe(problem[field])}")
+    num_total, num_correct = problem["num_total"], problem["num_correct"]
+    if num_total < 1:
+        raise UserError(f"{where}: num_total must be at least 1, got {num_total}")
+    if len(problem["correct"]) != num_total:
+        raise UserError(f"{where}: len(correct) is {len(problem['correct'])} but num_total is {num_total}")
+    if len(problem["samples"]) != num_total:
+        raise UserError(f"{where}: len(samples) is {len(problem['samples'])} but num_total is {num_total}")
+    if num_correct != sum(problem["correct"]):
+        raise UserError(f"{where}: num_correct is {num_correct} but 'correct' holds {sum(problem['correct'])} true")
+
+
+def _has_type(field: str, value: Any) -> bool:
+    # bool is a subclass of int in Python, and true/false is never a count or an id here.
+    if isinstance(value, bool):
+        return False
+    if field == "problem_id":
+        return isinstance(value, str | int)
+    if field == "answer":
+        # A list holds several accepted answers (ChartQAPro's Answer column is one).
+        items = value if isinstance(value, list) else [value]
+        return bool(items) and all(
+            isinstance(item, str | int | float) and not isinstance(item, bool) for item in items
+        )
+    if field == "question":
+        return isinstance(value, str)
+    if field == "samples":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if field == "correct":
+        return isinstance(value, list) and all(isinstance(item, bool) for item in value)
+    return isinstance(value, int)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        kinds = sorted({type(item).__name__ for item in value})
+        return f"a list of {'/'.join(kinds)}" if kinds else "an empty list"
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+def _read_json(path: Path, what: str) -> Any:
+    if not path.is_file():
+        raise UserError(f"{path}: no such {what}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read the {what} ({error})") from None
+    if not text.strip():
+        raise UserError(f"{path}: the {what} is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading a results file (also used by plotting.py)
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """A results file written by this module, checked enough to plot or compare it."""
+    path = Path(path)
+    results = _read_json(path, "results file")
+    if not isinstance(results, dict) or not isinstance(results.get("pass_at_k"), dict) or not results["pass_at_k"]:
+        raise UserError(f"{path}: not a Pass@k results file (no 'pass_at_k' object); pass_at_k.py writes one")
+    for key, value in results["pass_at_k"].items():
+        if not key.isdigit() or int(key) < 1:
+            raise UserError(f"{path}: pass_at_k key {key!r} is not a positive integer k")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+            raise UserError(f"{path}: pass_at_k[{key!r}] must be a number between 0 and 1, got {value!r}")
+    intervals = results.get("confidence_intervals", {})
+    if not isinstance(intervals, dict):
+        raise UserError(f"{path}: 'confidence_intervals' must be an object of k -> [low, high]")
+    for key, interval in intervals.items():
+        if not (
+            isinstance(interval, list) and len(interval) == 2 and all(isinstance(v, int | float) for v in interval)
+        ):
+            raise UserError(f"{path}: confidence_intervals[{key!r}] must be [low, high], got {interval!r}")
+    return results
+
+
+def method_name_of(results: dict[str, Any], path: str | Path) -> str:
+    """The method a results file names in its metadata, else its file name without 'results_'."""
+    method = (results.get("metadata") or {}).get("method")
+    return method if isinstance(method, str) and method else default_method_name(path, prefix="results")
+
+
+def default_method_name(path: str | Path, prefix: str = "samples") -> str:
+    """samples_nsr.json -> nsr: the file name without its extension and a leading 'samples_' or 'samples-'."""
+    stem = Path(path).stem
+    for separator in ("_", "-"):
+        if stem.lower().startswith(prefix + separator) and len(stem) > len(prefix) + 1:
+            return stem[len(prefix) + 1 :]
+    return stem
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pass@k with intervals, overall and per group
+
+
+def compute_results(
+    problems: Sequence[dict[str, Any]],
+    k_values: Iterable[int] | None = None,
+    *,
+    allow_ragged: bool = False,
+    confidence: float = DEFAULT_CONFIDENCE,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    method: str = "method",
+    samples_path: str | None = None,
+    generation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The results object (schema in docs/evaluation.md) for checked problems.
+
+    ``k_values`` None means 1, 2, 4, ..., 256 up to the largest n. An explicit k larger than n is an error;
+    with ``allow_ragged`` problems may have different n and each k averages over the problems with n >= k.
+    """
+    source = samples_path or "<problems>"
+    validate_problems(problems, source)
+    _check_interval_settings(confidence, n_resamples, seed)
+    num_samples = np.array([problem["num_total"] for problem in problems], dtype=np.int64)
+    num_correct = np.array([problem["num_correct"] for problem in problems], dtype=np.int64)
+    _check_uniform_n(num_samples, allow_ragged, source)
+    ks = _choose_k_values(k_values, num_samples, allow_ragged, source)
+
+    def summarize(mask: np.ndarray, scope: str) -> dict[str, Any]:
+        return _summarize_group(num_samples[mask], num_correct[mask], ks, confidence, n_resamples, seed, scope)
+
+    overall = summarize(np.ones(len(problems), dtype=bool), scope="")
+    breakdown: dict[str, dict[str, Any]] = {}
+    for field in BREAKDOWN_FIELDS:
+        labels = [problem.get(field) for problem in problems]
+        if all(label is None for label in labels):
+            continue
+        labels = ["unknown" if label is None else label for label in labels]
+        breakdown[field] = {
+            group: summarize(np.array([label == group for label in labels]), scope=f"{field}={group}")
+            for group in sorted(set(labels))
+        }
+
+    uniform = bool(num_samples.min() == num_samples.max())
+    metadata: dict[str, Any] = {
+        "method": method,
+        "num_problems": len(problems),
+        "samples_per_problem": int(num_samples[0]) if uniform else None,
+        "samples_per_problem_range": [int(num_samples.min()), int(num_samples.max())],
+        "samples_path": samples_path,
+        "confidence": confidence,
+        "n_resamples": n_resamples,
+        "seed": seed,
+    }
+    if generation:
+        metadata["generation"] = generation
+    return {
+        "pass_at_k": overall["pass_at_k"],
+        "k_values": ks,
+        "confidence_intervals": overall["confidence_intervals"],
+        "num_problems_per_k": overall["num_problems_per_k"],
+        "breakdown": breakdown,
+        "metadata": metadata,
+    }
+
+
+def _check_interval_settings(confidence: float, n_resamples: int, seed: int) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise UserError(f"--confidence must lie strictly between 0 and 1, got {confidence}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 2:
+        raise UserError(f"--n-resamples must be an integer of at least 2, got {n_resamples}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserError(f"--seed must be a non-negative integer, got {seed}")
+
+
+def _check_uniform_n(num_samples: np.ndarray, allow_ragged: bool, source: str) -> None:
+    if allow_ragged or num_samples.min() == num_samples.max():
+        return
+    odd_one = int(np.flatnonzero(num_samples != num_samples[0])[0])
+    raise UserError(
+        f"{source}: problem {odd_one} has {num_samples[odd_one]} samples but problem 0 has {num_samples[0]}; "
+        "problems must share n (pass --allow-ragged to average each k over the problems with n >= k)"
+    )
+
+
+def _choose_k_values(
+    k_values: Iterable[int] | None, num_samples: np.ndarray, allow_ragged: bool, source: str
+) -> list[int]:
+    largest_n, smallest_n = int(num_samples.max()), int(num_samples.min())
+    if k_values is None:
+        return [k for k in DEFAULT_K_VALUES if k <= largest_n]
+    requested = list(k_values)
+    if not requested or any(isinstance(k, bool) or int(k) != k or k < 1 for k in requested):
+        raise UserError(f"k values must be positive integers, got {requested}")
+    ks = sorted({int(k) for k in requested})
+    for k in ks:
+        if k > largest_n:
+            raise UserError(f"{source}: k={k} is larger than the number of samples per problem ({largest_n})")
+        if k > smallest_n and not allow_ragged:
+            raise UserError(f"{source}: k={k} is larger than the {smallest_n} samples of some problems")
+    return ks
+
+
+def _summarize_group(
+    num_samples: np.ndarray,
+    num_correct: np.ndarray,
+    ks: Sequence[int],
+    confidence: float,
+    n_resamples: int,
+    seed: int,
+    scope: str,
+) -> dict[str, Any]:
+    values: dict[str, float] = {}
+    intervals: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for k in ks:
+        counted = num_samples >= k
+        counts[str(k)] = int(counted.sum())
+        if not counted.any():
+            continue  # a ragged group where no problem has k samples: nothing to report at this k
+        per_problem = pass_at_k(num_samples[counted], num_correct[counted], k)
+        values[str(k)] = float(per_problem.mean())
+        # One generator per (scope, k): an interval does not change when other k values or groups are requested.
+        rng = np.random.default_rng([seed, k, zlib.crc32(scope.encode("utf-8"))])
+        intervals[str(k)] = list(bootstrap_interval(per_problem, confidence, n_resamples, rng))
+    return {
+        "pass_at_k": values,
+        "confidence_intervals": intervals,
+        "num_problems_per_k": counts,
+        "num_problems": len(num_samples),
+    }
+
+
+def bootstrap_interval(
+    per_problem: np.ndarray, confidence: float, n_resamples: int, rng: np.random.Generator
+) -> tuple[float, float]:
+    """BCa bootstrap interval of the mean over problems; the point itself when there is nothing to resample."""
+    values = np.asarray(per_problem, dtype=np.float64)
+    point = float(values.mean())
+    if values.size < 2 or np.ptp(values) == 0.0:
+        return point, point
+    # scipy is imported here so the command line fails fast on bad input without paying for scipy.stats.
+    from scipy.stats import bootstrap
+
+    low, high = math.nan, math.nan
+    for method in ("BCa", "percentile"):  # BCa is undefined for some near-degenerate samples; percentile is not
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = bootstrap(
+                (values,),
+                np.mean,
+                n_resamples=n_resamples,
+                batch=_BOOTSTRAP_BATCH,
+                vectorized=True,
+                confidence_level=confidence,
+                method=method,
+                rng=rng,
+            )
+        low, high = (float(bound) for bound in result.confidence_interval)
+        if math.isfinite(low) and math.isfinite(high):
+            break
+    return max(0.0, min(low, point)), min(1.0, max(high, point))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tables
+
+
+def format_results_table(results: dict[str, Any]) -> str:
+    """One method: k, pass@k, its interval and, when problems have different n, how many count at each k."""
+    metadata = results.get("metadata", {})
+    confidence = metadata.get("confidence", DEFAULT_CONFIDENCE)
+    ragged = metadata.get("samples_per_problem") is None and "samples_per_problem_range" in metadata
+    per_problem = metadata.get("samples_per_problem")
+    header = f"Pass@k for {metadata.get('method', 'method')}: {metadata.get('num_problems', '?')} problems"
+    header += f", n = {per_problem}" if per_problem else f", n from {metadata.get('samples_per_problem_range')}"
+    columns = ["k", "pass@k", f"{confidence:.0%} CI"] + (["problems"] if ragged else [])
+    rows = []
+    for k in _k_values_of(results):
+        row = [str(k), f"{results['pass_at_k'][str(k)]:.4f}", _format_interval(results, k)]
+        if ragged:
+            row.append(str(results.get("num_problems_per_k", {}).get(str(k), "")))
+        rows.append(row)
+    lines = [header, *_align([columns, *rows])]
+    for field, groups in results.get("breakdown", {}).items():
+        ks = _k_values_of(results)
+        group_rows = [[field, *(f"k={k}" for k in ks)]]
+        for group, summary in groups.items():
+            group_rows.append([group, *(_format_value(summary["pass_at_k"].get(str(k))) for k in ks)])
+        lines += ["", f"Pass@k by {field}:", *_align(group_rows)]
+    return "\n".join(lines)
+
+
+def format_comparison_table(named_results: Sequence[tuple[str, dict[str, Any]]], baseline: str | None = None) -> str:
+    """Several methods in one table; with a baseline, a column per method with its difference to the baseline."""
+    ks = sorted({k for _, results in named_results for k in _k_values_of(results)})
+    baseline_results = dict(named_results).get(baseline) if baseline else None
+    if baseline_results is not None:
+        named_results = [(baseline, baseline_results)] + [item for item in named_results if item[0] != baseline]
+    header = ["k"]
+    for name, _ in named_results:
+        header.append(f"{name} (baseline)" if name == baseline else name)
+        if baseline_results is not None and name != baseline:
+            header.append(f"{name} - {baseline}")
+    rows = [header]
+    for k in ks:
+        row = [str(k)]
+        for name, results in named_results:
+            value = results["pass_at_k"].get(str(k))
+            row.append("-" if value is None else f"{value:.4f} {_format_interval(results, k)}".rstrip())
+            if baseline_results is not None and name != baseline:
+                reference = baseline_results["pass_at_k"].get(str(k))
+                row.append("-" if value is None or reference is None else f"{value - reference:+.4f}")
+        rows.append(row)
+    confidence = named_results[0][1].get("metadata", {}).get("confidence", DEFAULT_CONFIDENCE)
+    title = f"Pass@k, {confidence:.0%} bootstrap intervals over problems in brackets"
+    return "\n".join([title, *_align(rows)])
+
+
+def _k_values_of(results: dict[str, Any]) -> list[int]:
+    return sorted(int(k) for k in results["pass_at_k"])
+
+
+def _format_interval(results: dict[str, Any], k: int) -> str:
+    interval = results.get("confidence_intervals", {}).get(str(k))
+    return "" if interval is None else f"[{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def _format_value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _align(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [row[0].rjust(widths[0])] + [
+            cell.ljust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Pass@k (unbiased estimator) with bootstrap confidence intervals from samples files.",
+    )
+    parser.add_argument("--samples-path", nargs="+", required=True, type=Path, help="samples JSON file(s)")
+    parser.add_argument(
+        "--output-path", nargs="+", type=Path, help="results JSON file(s), one per samples file; omit to only print"
+    )
+    parser.add_argument(
+        "--method-name", nargs="+", help="name per samples file (default: file name without 'samples_')"
+    )
+    parser.add_argument(
+        "--baseline",
+        help="method name, samples file or results file to compare against (differences in the table)",
+    )
+    parser.add_argument(
+        "--k-values", nargs="+", type=int, help="k values to report (default 1 2 4 ... 256, those <= n)"
+    )
+    parser.add_argument(
+        "--allow-ragged", action="store_true", help="allow problems with different n; each k uses problems with n >= k"
+    )
+    parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level (0.95)")
+    parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples (10000)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap (2025)")
+    return parser
+
+
+@exit_on_user_error
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    samples_paths: list[Path] = args.samples_path
+    names = args.method_name or [default_method_name(path) for path in samples_paths]
+    if len(names) != len(samples_paths):
+        raise UserError(f"--method-name has {len(names)} names for {len(samples_paths)} samples files")
+    if len(set(names)) != len(names):
+        raise UserError(f"method names must differ, got {names}; name them with --method-name")
+    if args.output_path is not None and len(args.output_path) != len(samples_paths):
+        raise UserError(f"--output-path has {len(args.output_path)} paths for {len(samples_paths)} samples files")
+    _check_interval_settings(args.confidence, args.n_resamples, args.seed)
+    if args.baseline is not None and args.baseline not in names and not Path(args.baseline).is_file():
+        raise UserError(f"--baseline {args.baseline!r} is neither a method name ({', '.join(names)}) nor a file")
+
+    def compute_for(path: Path, name: str) -> dict[str, Any]:
+        problems, generation = read_samples_file(path)
+        return compute_results(
+            problems,
+            args.k_values,
+            allow_ragged=args.allow_ragged,
+            confidence=args.confidence,
+            n_resamples=args.n_resamples,
+            seed=args.seed,
+            method=name,
+            samples_path=str(path),
+            generation=generation,
+        )
+
+    # Files are read one at a time (a samples file can be large) and written only when every input and the
+    # baseline have passed, so a bad file leaves no partial set of results behind.
+    named_results = [(name, compute_for(path, name)) for path, name in zip(samples_paths, names, strict=True)]
+    baseline = _resolve_baseline(args.baseline, samples_paths, names, named_results, compute_for)
+    for (_, results), output_path in zip(named_results[-len(samples_paths) :], args.output_path or [], strict=False):
+        write_results(results, output_path)
+
+    if len(named_results) == 1 and baseline is None:
+        print(format_results_table(named_results[0][1]))
+    else:
+        print(format_comparison_table(named_results, baseline))
+    for output_path in args.output_path or []:
+        print(f"wrote {output_path}")
+    return 0
+
+
+def _resolve_baseline(
+    baseline: str | None,
+    samples_paths: Sequence[Path],
+    names: list[str],
+    named_results: list[tuple[str, dict[str, Any]]],
+    compute_for: Any,
+) -> str | None:
+    """The baseline's method name; a file that is not one of the inputs is loaded and added to ``named_results``."""
+    if baseline is None or baseline in names:
+        return baseline
+    candidate = Path(baseline)
+    for path, name in zip(samples_paths, names, strict=True):
+        if candidate.exists() and path.exists() and candidate.resolve() == path.resolve():
+            return name
+    data = _read_json(candidate, "baseline file")
+    if isinstance(data, dict) and "pass_at_k" in data:
+        results = load_results(candidate)
+        name = method_name_of(results, candidate)
+    else:
+        name = default_method_name(candidate)
+        results = compute_for(candidate, name)
+    if name in names:
+        name = f"{name} (baseline file)"
+    named_results.insert(0, (name, results))
+    return name
+
+
+def write_results(results: dict[str, Any], output_path: Path) -> None:
+    """Write the results JSON; through a temporary file so a reader never sees half of it."""
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(output_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
