@@ -26,9 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", choices=TASKS, default="chart")
     run.add_argument("--vlm-name", "--model", dest="model", default="tiny",
                      help="short name, tiny, tiny-text, a hub id or a local folder")
-    run.add_argument("--dataset-name", default=None, help="default: the task's embedded dataset (synthetic)")
+    run.add_argument("--dataset-name", default=None, help="dataset name; the task's embedded dataset (synthetic) when omitted")
     run.add_argument("--dataset-path", default=None, help="local copy: save_to_disk folder, parquet, json or jsonl")
-    run.add_argument("--split", default=None, help="dataset split (default: train, or test for --mode eval)")
+    run.add_argument("--split", default=None, help="dataset split; train, or test for --mode eval, when omitted")
     run.add_argument("--prompt-style", default=None, help="task prompt template (chart: structured, think, direct)")
     run.add_argument("--seed", type=int, default=2025)
     run.add_argument("--subset-size", type=int, default=None, help="seeded random subset of this many rows")
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     output = parser.add_argument_group("output")
     output.add_argument("--output-dir", default=None,
-                        help="default: grpo-start-ckpts/{vlm}-prm-large-train-v2[-{mode}]-{seed}")
+                        help="grpo-start-ckpts/{vlm}-prm-large-train-v2[-{mode}]-{seed} when omitted")
     output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default="wandb")
     output.add_argument("--save-steps", type=int, default=50)
     output.add_argument("--save-total-limit", type=int, default=3)
