@@ -1,0 +1,106 @@
+"""`make demo`: the whole pipeline on the embedded default (tiny Qwen2.5-VL, synthetic charts, CPU).
+
+Every step runs the user-facing command in a subprocess, exactly as a user would type it:
+SFT warm start -> GRPO, PSR, NSR, W-REINFORCE from it -> samples per problem for each -> Pass@k table ->
+comparison plot -> monitor plots. Everything lands under --output-dir (runs/demo).
+
+The tiny model is randomly initialised, so the numbers show the pipeline working, not the paper's findings;
+docs/objectives.md has the experiment that is about the science.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rlvr.errors import UserError, exit_on_user_error
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RL_MODES = ("grpo", "psr", "nsr", "w-reinforce")
+METHOD_LABELS = {"sft": "SFT", "grpo": "GRPO", "psr": "PSR", "nsr": "NSR", "w-reinforce": "W-REINFORCE"}
+
+# Short answers keep CPU rollouts cheap: the direct prompt asks for <answer>...</answer> only.
+SHARED = ["--prompt-style", "direct", "--report-to", "none", "--no-lora", "--disable-gradient-checkpointing"]
+SFT_FLAGS = [
+    "--mode", "sft", "--subset-size", "512", "--max-steps", "100", "--batch-size", "8",
+    "--gradient-accumulation-steps", "1", "--learning-rate", "3e-3", "--warmup", "0.1", "--save-steps", "1000",
+    "--logging-steps", "25", "--no-resume",
+]  # fmt: skip
+RL_FLAGS = [
+    "--subset-size", "256", "--max-steps", "30", "--num-generations", "8", "--batch-size", "16",
+    "--gradient-accumulation-steps", "1", "--learning-rate", "5e-5", "--max-completion-length", "12",
+    "--reward-funcs", "accuracy_reward", "--save-steps", "10", "--logging-steps", "5", "--no-resume",
+]  # fmt: skip
+SAMPLE_FLAGS = [
+    "--split", "test", "--prompt-style", "direct", "--max-problems", "48", "--num-samples", "16",
+    "--max-new-tokens", "12", "--batch-size", "16",
+]  # fmt: skip
+
+
+def run_step(title: str, command: list[str]) -> None:
+    print(f"\n=== {title}\n$ {shlex.join(command)}", flush=True)
+    started = time.monotonic()
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(command, cwd=REPO_ROOT, env=environment)
+    if result.returncode != 0:
+        raise UserError(f"demo step '{title}' failed with exit code {result.returncode}")
+    print(f"=== {title}: done in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def python(script: str, *args: str) -> list[str]:
+    return [sys.executable, str(REPO_ROOT / script), *args]
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output-dir", default="runs/demo")
+    args = parser.parse_args(argv)
+    out = Path(args.output_dir).resolve()
+    started = time.monotonic()
+
+    run_step("SFT warm start", python("main.py", *SHARED, *SFT_FLAGS, "--output-dir", str(out / "sft")))
+    for mode in RL_MODES:
+        flags = ["--mode", mode, "--vlm-name", str(out / "sft"), "--output-dir", str(out / mode)]
+        run_step(f"{METHOD_LABELS[mode]} from the warm start", python("main.py", *SHARED, *RL_FLAGS, *flags))
+
+    samples = {}
+    for method in ("sft", *RL_MODES):
+        samples[method] = out / "samples" / f"samples_{method}.json"
+        run_step(
+            f"samples: {METHOD_LABELS[method]}",
+            python("generate_samples.py", "--checkpoint-path", str(out / method), *SAMPLE_FLAGS,
+                   "--output-path", str(samples[method])),
+        )  # fmt: skip
+
+    results = [out / "pass_at_k" / f"results_{method}.json" for method in samples]
+    run_step(
+        "Pass@k with 95% intervals, against the SFT start",
+        python("evaluation/pass_at_k.py", "--samples-path", *map(str, samples.values()),
+               "--output-path", *map(str, results), "--method-name", *(METHOD_LABELS[m] for m in samples),
+               "--baseline", "SFT", "--n-resamples", "2000"),
+    )  # fmt: skip
+    labels = [METHOD_LABELS[method] for method in samples]
+    run_step(
+        "Pass@k curves",
+        python("evaluation/plotting.py", "--results", *map(str, results), "--labels", *labels,
+               "--output", str(out / "plots" / "pass_at_k"), "--title", "Tiny model, synthetic charts (demo)"),
+    )  # fmt: skip
+    run_step(
+        "training monitor",
+        python("monitor_training.py", "--compare", "--checkpoints", *(str(out / mode) for mode in RL_MODES),
+               "--labels", *(METHOD_LABELS[mode] for mode in RL_MODES), "--output-dir", str(out / "monitor")),
+    )  # fmt: skip
+    print(f"\nDemo finished in {time.monotonic() - started:.0f} s. Everything is under {out}:", flush=True)
+    print("  sft/ grpo/ psr/ nsr/ w-reinforce/   checkpoints, run_config.json, final models", flush=True)
+    print("  samples/ pass_at_k/                 samples per problem and Pass@k results", flush=True)
+    print("  plots/pass_at_k.png  monitor/       comparison plot and training plots", flush=True)
+
+
+if __name__ == "__main__":
+    main()
