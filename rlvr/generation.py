@@ -42,7 +42,8 @@ def generate_completions(
     Returns ``batch_size * num_return_sequences`` strings, the samples of each prompt next to each other.
     """
     tokenizer = tokenizer_of(processor)
-    sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if do_sample else {}
+    # top_k=0 turns off the model's default top-k, so top_p alone truncates the distribution.
+    sampling = {"temperature": temperature, "top_p": top_p, "top_k": 0} if do_sample else {}
     output = model.generate(
         **encoded,
         max_new_tokens=max_new_tokens,

@@ -101,8 +101,9 @@ def test_sft_then_eval_writes_a_report(tmp_path):
     ],
 )
 def test_bad_input_gives_one_clear_line(flags, message, tmp_path):
-    result = run_main(*flags, "--output-dir", str(tmp_path), "--max-steps", "1", "--report-to", "none",
-                      "--subset-size", "4")
+    result = run_main(
+        *flags, "--output-dir", str(tmp_path), "--max-steps", "1", "--report-to", "none", "--subset-size", "4"
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]

@@ -146,10 +146,22 @@ def test_grpo_mode_keeps_trl_advantages(tiny_text_path, tmp_path):
 
 def test_decomposed_modes_refuse_a_sequence_mean_loss(tiny_text_path, tmp_path):
     model = AutoModelForCausalLM.from_pretrained(tiny_text_path)
-    config = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
-                        loss_type="grpo", report_to=[], bf16=False, use_cpu=True)
+    config = GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        loss_type="grpo",
+        report_to=[],
+        bf16=False,
+        use_cpu=True,
+    )
     dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": "x"}]}] * 4)
     with pytest.raises(ValueError, match="token-mean loss"):
-        DecomposedGRPOTrainer(model=model, reward_funcs=[accuracy_reward], args=config, train_dataset=dataset,
-                              processing_class=AutoTokenizer.from_pretrained(tiny_text_path),
-                              objective=ObjectiveConfig(mode="nsr"))
+        DecomposedGRPOTrainer(
+            model=model,
+            reward_funcs=[accuracy_reward],
+            args=config,
+            train_dataset=dataset,
+            processing_class=AutoTokenizer.from_pretrained(tiny_text_path),
+            objective=ObjectiveConfig(mode="nsr"),
+        )

@@ -101,7 +101,9 @@ class DecomposedGRPOTrainer(GRPOTrainer):
 
     def _replace_advantages(self, output: dict[str, Any], advantages: torch.Tensor, keep: torch.Tensor) -> None:
         local_size = output["completion_ids"].size(0)
-        process_slice = slice(self.accelerator.process_index * local_size, (self.accelerator.process_index + 1) * local_size)
+        process_slice = slice(
+            self.accelerator.process_index * local_size, (self.accelerator.process_index + 1) * local_size
+        )
         local_keep = keep[process_slice].to(output["completion_mask"].device)
         loss_mask = output.get("tool_mask")
         if loss_mask is None:

@@ -9,6 +9,7 @@ the build recipe so a changed recipe rebuilds instead of loading a stale copy.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -104,16 +105,19 @@ TINY_TEXT_CONFIG = {
 }
 
 
+_CORPUS_WORDS = (
+    "the chart shows what is value of which category has highest lowest difference between sum total how "
+    "many bars lines slices are there does have greater than less answer question think type table "
+    "columns rows step first second third compare read label year month sales revenue count percent bar "
+    "grouped horizontal line pie yes no true false and or a an of in on to for with by from is it you "
+    "are helpful assistant please reason carefully then give final inside tags format number solve "
+    "equation using numbers target each exactly once plus minus times divided "
+)
+
+
 def _tokenizer_corpus() -> list[str]:
     """Text that gives the BPE merges for what the tiny models read and write: prompts, tags, numbers, JSON."""
-    words = (
-        "the chart shows what is value of which category has highest lowest difference between sum total "
-        "how many bars lines slices are there does have greater than less answer question think type table "
-        "columns rows step first second third compare read label year month sales revenue count percent "
-        "bar grouped horizontal line pie yes no true false and or a an of in on to for with by from is it "
-        "you are helpful assistant please reason carefully then give final inside tags format number "
-        "solve equation using numbers target each exactly once plus minus times divided"
-    ).split()
+    words = _CORPUS_WORDS.split()
     tags = ["<think>", "</think>", "<answer>", "</answer>", "<type>", "</type>", "<table>", "</table>"]
     tags += [f"<step-{i}>" for i in range(1, 6)] + [f"</step-{i}>" for i in range(1, 6)]
     lines = [" ".join(words), " ".join(tags), '{"columns": ["label", "value"], "rows": [["A", "12"]]}']
@@ -173,10 +177,9 @@ def _build_atomically(target: Path, build) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         build(staging)
-        try:
+        # Another process may have finished first; its copy is identical, so losing the race is fine.
+        with contextlib.suppress(OSError):
             staging.rename(target)
-        except OSError:  # another process finished first; its copy is identical
-            pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

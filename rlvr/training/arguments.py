@@ -24,9 +24,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group("what to run")
     run.add_argument("--mode", choices=MODES, default="grpo")
     run.add_argument("--task", choices=TASKS, default="chart")
-    run.add_argument("--vlm-name", "--model", dest="model", default="tiny",
-                     help="short name, tiny, tiny-text, a hub id or a local folder")
-    run.add_argument("--dataset-name", default=None, help="dataset name; the task's embedded dataset (synthetic) when omitted")
+    run.add_argument(
+        "--vlm-name",
+        "--model",
+        dest="model",
+        default="tiny",
+        help="short name, tiny, tiny-text, a hub id or a local folder",
+    )
+    run.add_argument(
+        "--dataset-name", default=None, help="dataset name; the task's embedded dataset (synthetic) when omitted"
+    )
     run.add_argument("--dataset-path", default=None, help="local copy: save_to_disk folder, parquet, json or jsonl")
     run.add_argument("--split", default=None, help="dataset split; train, or test for --mode eval, when omitted")
     run.add_argument("--prompt-style", default=None, help="task prompt template (chart: structured, think, direct)")
@@ -35,10 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     objective = parser.add_argument_group("objective")
     objective.add_argument("--lambda-psr", type=float, default=0.1, help="weight of correct samples in W-REINFORCE")
-    objective.add_argument("--reward-threshold", type=float, default=0.5,
-                           help="a sample is correct when its verifiable reward is at least this")
-    objective.add_argument("--split-on", choices=SPLIT_ON_CHOICES, default="accuracy",
-                           help="correctness from the verifiable reward, or from the weighted total reward")
+    objective.add_argument(
+        "--reward-threshold",
+        type=float,
+        default=0.5,
+        help="a sample is correct when its verifiable reward is at least this",
+    )
+    objective.add_argument(
+        "--split-on",
+        choices=SPLIT_ON_CHOICES,
+        default="accuracy",
+        help="correctness from the verifiable reward, or from the weighted total reward",
+    )
     objective.add_argument("--reward-funcs", nargs="+", default=None, help="subset of the task's rewards")
     objective.add_argument("--reward-weights", nargs="+", type=float, default=None)
     objective.add_argument("--beta", type=float, default=0.0, help="KL coefficient (paper: 0 for PSR/NSR/W-REINFORCE)")
@@ -59,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--gradient-accumulation-steps", type=int, default=2)
     optim.add_argument("--learning-rate", type=float, default=1e-5)
     optim.add_argument("--lr-scheduler-type", default="linear")
-    optim.add_argument("--warmup", type=float, default=0.0,
-                       help="learning-rate warm-up: a number of steps, or a fraction of all steps when below 1")
+    optim.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="learning-rate warm-up: a number of steps, or a fraction of all steps when below 1",
+    )
     optim.add_argument("--num-epochs", type=float, default=4)
     optim.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (-1: use epochs)")
     optim.add_argument("--disable-gradient-checkpointing", action="store_true")
@@ -70,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--lora-dropout", type=float, default=0.05)
 
     output = parser.add_argument_group("output")
-    output.add_argument("--output-dir", default=None,
-                        help="grpo-start-ckpts/{vlm}-prm-large-train-v2[-{mode}]-{seed} when omitted")
+    output.add_argument(
+        "--output-dir", default=None, help="grpo-start-ckpts/{vlm}-prm-large-train-v2[-{mode}]-{seed} when omitted"
+    )
     output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default="wandb")
     output.add_argument("--save-steps", type=int, default=50)
     output.add_argument("--save-total-limit", type=int, default=3)

@@ -32,7 +32,8 @@ def chart_sft_completion(row: dict, style: str) -> str:
     table = row.get("table") or {"columns": [], "rows": []}
     table_json = json.dumps({"columns": table["columns"], "rows": table["rows"]})
     step_lines = "".join(f"<step-{index}>{step}</step-{index}>\n" for index, step in enumerate(steps, start=1))
-    return f"<think>\n<type>{row.get('chart_type') or ''}</type>\n<table>{table_json}</table>\n{step_lines}</think>\n{answer}"
+    chart_type = row.get("chart_type") or ""
+    return f"<think>\n<type>{chart_type}</type>\n<table>{table_json}</table>\n{step_lines}</think>\n{answer}"
 
 
 def _check_chart_rewards(reward_names: Sequence[str]) -> None:

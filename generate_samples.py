@@ -1,0 +1,186 @@
+"""Draw many samples per problem from a checkpoint, mark each one correct or not, and write the samples file that
+evaluation/pass_at_k.py reads.
+
+    python generate_samples.py --checkpoint-path runs/nsr --num-samples 256 --output-path samples_nsr.json
+
+Reads top to bottom: parse, check, look for a run to resume, load data and model, sample problem by problem,
+write. Each finished problem is saved at once to <output-path>.partial.jsonl; the same command after a kill goes
+on from there (see rlvr/evaluation/sampling.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from tqdm import tqdm
+
+from rlvr.errors import UserError, exit_on_user_error
+from rlvr.evaluation.sampling import (
+    DATASET_SEED,
+    LoadedCheckpoint,
+    ProgressWriter,
+    SamplingSettings,
+    checkpoint_identity,
+    draw_samples,
+    load_checkpoint,
+    problem_record,
+    progress_path_for,
+    read_progress,
+    write_samples_file,
+)
+from rlvr.models.registry import resolve_model
+from rlvr.tasks import get_task
+from rlvr.tasks.base import Task
+
+INTERRUPTED_EXIT_CODE = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Sample completions per problem for Pass@k.")
+    parser.add_argument(
+        "--checkpoint-path",
+        required=True,
+        help="model folder, LoRA adapter folder (loaded onto its base), hub id, short name, tiny or tiny-text",
+    )
+    parser.add_argument("--task", default="chart", help="task (default chart)")
+    parser.add_argument("--dataset-name", default=None, help="default: the task's embedded dataset")
+    parser.add_argument("--dataset-path", default=None, help="local copy of the dataset")
+    parser.add_argument("--split", default="test", help="dataset split (default test)")
+    parser.add_argument("--prompt-style", default=None, help="default: the task's first prompt style")
+    parser.add_argument("--num-samples", type=int, default=256, help="samples per problem, n (default 256)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default 0.95)")
+    parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most (default 768)")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per generate call (default 32)")
+    parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
+    parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i (2025)")
+    parser.add_argument("--reward-threshold", type=float, default=0.5, help="correct when reward >= this (0.5)")
+    parser.add_argument("--output-path", type=Path, default=Path("samples.json"), help="default samples.json")
+    return parser
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    for flag, value in [
+        ("--num-samples", args.num_samples),
+        ("--max-new-tokens", args.max_new_tokens),
+        ("--batch-size", args.batch_size),
+        ("--max-problems", args.max_problems),
+    ]:
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be a positive integer, got {value}")
+    if not (math.isfinite(args.temperature) and args.temperature > 0):
+        raise UserError(f"--temperature must be above 0 for sampling, got {args.temperature}")
+    if not 0 < args.top_p <= 1:
+        raise UserError(f"--top-p must lie in (0, 1], got {args.top_p}")
+    if not math.isfinite(args.reward_threshold):
+        raise UserError(f"--reward-threshold must be a finite number, got {args.reward_threshold}")
+    if args.output_path.is_dir():
+        raise UserError(f"--output-path {args.output_path} is a folder; give a file name such as samples.json")
+
+
+def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
+    prompt_style = args.prompt_style or task.default_prompt_style
+    if prompt_style not in task.prompt_styles:
+        valid = ", ".join(task.prompt_styles)
+        raise UserError(f"unknown prompt style {prompt_style!r} for task {task.name}; valid: {valid}")
+    return SamplingSettings(
+        checkpoint=checkpoint_identity(args.checkpoint_path),
+        task=task.name,
+        dataset=args.dataset_name or task.default_dataset,
+        dataset_path=str(Path(args.dataset_path).resolve()) if args.dataset_path else None,
+        split=args.split,
+        max_problems=args.max_problems,
+        prompt_style=prompt_style,
+        num_samples=args.num_samples,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+        reward_threshold=args.reward_threshold,
+    )
+
+
+def sample_problems(
+    checkpoint: LoadedCheckpoint,
+    task: Task,
+    dataset: Dataset,
+    pending: list[int],
+    settings: SamplingSettings,
+    batch_size: int,
+    progress: ProgressWriter,
+    done: dict[int | str, dict],
+) -> None:
+    """Sample each pending problem, adding its record to ``done`` and to the progress file as it finishes."""
+    samples_drawn, seconds = 0, 0.0
+    with tqdm(total=len(dataset), initial=len(dataset) - len(pending), unit="problem", desc="sampling") as bar:
+        for index in pending:
+            row = dataset[index]
+            started = time.perf_counter()
+            samples = draw_samples(checkpoint.model, checkpoint.processor, task, row, settings, index, batch_size)
+            seconds += time.perf_counter() - started
+            samples_drawn += len(samples)
+            done[index] = problem_record(task, row, index, samples, settings)
+            progress.append(done[index])
+            bar.set_postfix(samples_per_s=f"{samples_drawn / seconds:.1f}", refresh=False)
+            bar.update()
+
+
+@exit_on_user_error
+def main(argv: Sequence[str] | None = None) -> int:
+    # Parse and check, before anything slow
+    args = build_parser().parse_args(argv)
+    check_arguments(args)
+    task = get_task(args.task)
+    settings = settings_for(args, task)
+    resolve_model(args.checkpoint_path)  # an unknown checkpoint fails now, not after the data is loaded
+    task.startup_check([task.correctness_reward])
+
+    # Look for a run to resume (a progress file with other settings stops here)
+    output_path: Path = args.output_path
+    progress_path = progress_path_for(output_path)
+    saved = read_progress(progress_path, settings)
+    done = dict(saved.done) if saved else {}
+
+    # Load data
+    dataset = task.load_dataset(settings.dataset, settings.split, args.dataset_path, args.max_problems, DATASET_SEED)
+    if len(dataset) == 0:
+        raise UserError(f"{settings.dataset} ({settings.split}) has no problems")
+    pending = [index for index in range(len(dataset)) if index not in done]
+    if done:
+        print(f"Resuming from {progress_path}: {len(dataset) - len(pending)} of {len(dataset)} problems done")
+
+    # Sample problem by problem, saving each as it finishes; the model is loaded only when some are left
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    if pending:
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        checkpoint = load_checkpoint(args.checkpoint_path, device)
+        if checkpoint.adapter_base:
+            print(f"Loaded the LoRA adapter {settings.checkpoint} onto {checkpoint.adapter_base}, merged")
+        with ProgressWriter(progress_path, settings, saved) as progress:
+            try:
+                sample_problems(checkpoint, task, dataset, pending, settings, args.batch_size, progress, done)
+            except KeyboardInterrupt:
+                print(f"\nInterrupted; {len(done)} of {len(dataset)} problems are saved in {progress_path}.")
+                print("Run the same command again to continue.")
+                return INTERRUPTED_EXIT_CODE
+
+    # Write the samples file, then drop the progress file it replaces
+    problems = [done[index] for index in range(len(dataset))]
+    write_samples_file(output_path, settings, problems)
+    progress_path.unlink(missing_ok=True)
+    correct = sum(problem["num_correct"] for problem in problems)
+    total = sum(problem["num_total"] for problem in problems)
+    summary = f"{len(problems)} problems x {settings.num_samples} samples, {correct / total:.1%} correct"
+    print(f"Wrote {output_path}: {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

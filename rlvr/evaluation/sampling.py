@@ -1,0 +1,310 @@
+"""Many samples per problem for Pass@k: loading a checkpoint, drawing and scoring one problem's samples, and the
+progress file that lets a killed generate_samples.py run continue where it stopped.
+
+The progress file ``<output-path>.partial.jsonl`` holds a header line ``{"format": ..., "settings": {...}}`` and
+then one line per finished problem, each line written whole and fsynced. A kill can only tear the line being
+written; reading drops such a line, so a restart redoes at most the problem that was in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rlvr.errors import UserError
+from rlvr.generation import encode_prompts, generate_completions
+from rlvr.models.registry import ResolvedModel, load_model, load_processor, resolve_model
+from rlvr.tasks.base import Task, score_completions
+
+PROGRESS_FORMAT = "rlvr generate_samples progress 1"
+PROGRESS_SUFFIX = ".partial.jsonl"
+# The problems must not move when --seed changes (the seed of the synthetic charts and of a subset): runs
+# compared at different sampling seeds are then scored on the same problems.
+DATASET_SEED = 2025
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """What decides a samples file's content. A progress file is resumed only under equal settings."""
+
+    checkpoint: str
+    task: str
+    dataset: str
+    dataset_path: str | None
+    split: str
+    max_problems: int | None
+    prompt_style: str
+    num_samples: int
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    seed: int
+    reward_threshold: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> SamplingSettings:
+        return cls(**{field.name: values[field.name] for field in fields(cls)})
+
+
+def checkpoint_identity(checkpoint: str) -> str:
+    """A local folder as its absolute path, so ``runs/nsr`` and ``./runs/nsr/`` resume each other; names as given."""
+    folder = Path(checkpoint)
+    return str(folder.resolve()) if folder.is_dir() else checkpoint
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading a checkpoint
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    model: Any
+    processor: Any
+    adapter_base: str | None  # the base model named by a LoRA adapter, None for a full model
+
+
+def load_checkpoint(checkpoint: str, device: torch.device) -> LoadedCheckpoint:
+    """A full model (folder, hub id, short name) or a LoRA adapter folder merged into its base, in eval mode."""
+    resolved = resolve_model(checkpoint)
+    adapter_config = Path(resolved.source) / "adapter_config.json"
+    if adapter_config.is_file():
+        base = resolve_model(_adapter_base_name(adapter_config))
+        # A folder written by main.py also holds the processor; an adapter saved alone uses its base's.
+        has_processor = (adapter_config.parent / "tokenizer_config.json").is_file()
+        processor_source = resolved if has_processor else base
+        processor = _load_or_explain(load_processor, _like(processor_source, base), "processor")
+        model = _merge_adapter(_load_or_explain(load_model, base, "base model"), adapter_config.parent)
+        adapter_base = base.name
+    else:
+        processor = _load_or_explain(load_processor, resolved, "processor")
+        model = _load_or_explain(load_model, resolved, "model")
+        adapter_base = None
+    model.to(device)
+    model.eval()
+    return LoadedCheckpoint(model, processor, adapter_base)
+
+
+def _adapter_base_name(adapter_config: Path) -> str:
+    try:
+        base = json.loads(adapter_config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise UserError(f"{adapter_config}: cannot read the adapter config ({error})") from None
+    if not isinstance(base, str) or not base:
+        raise UserError(f"{adapter_config}: no base_model_name_or_path, so the adapter's base model is unknown")
+    return base
+
+
+def _like(source: ResolvedModel, base: ResolvedModel) -> ResolvedModel:
+    # An adapter folder's processor is read with its base's kind (vision-language or not, tiny or not).
+    return ResolvedModel(source.name, source.source, base.is_vision_language, base.is_tiny)
+
+
+def _merge_adapter(base_model, adapter_folder: Path):
+    from peft import PeftModel
+
+    try:
+        adapted = PeftModel.from_pretrained(base_model, str(adapter_folder))
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise UserError(f"cannot load the LoRA adapter in {adapter_folder}: {error}") from None
+    # Merged, generation runs at the speed of a plain model.
+    return adapted.merge_and_unload()
+
+
+def _load_or_explain(loader, model: ResolvedModel, what: str):
+    try:
+        return loader(model)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the {what} from {model.source}: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One problem
+
+
+def problem_seed(settings: SamplingSettings, problem_index: int) -> int:
+    return settings.seed + problem_index
+
+
+def draw_samples(
+    model, processor, task: Task, row: Mapping, settings: SamplingSettings, problem_index: int, batch_size: int
+) -> list[str]:
+    """``settings.num_samples`` completions of one problem, the prompt encoded once and sampled in chunks.
+
+    The random state is set from the problem's own seed, so its samples do not depend on which problems ran
+    before it in this process: a resumed run writes what an uninterrupted one would have.
+    """
+    encoded = encode_prompts(processor, task, [dict(row)], settings.prompt_style, model.device)
+    torch.manual_seed(problem_seed(settings, problem_index))
+    samples: list[str] = []
+    while len(samples) < settings.num_samples:
+        samples += generate_completions(
+            model,
+            processor,
+            encoded,
+            num_return_sequences=min(batch_size, settings.num_samples - len(samples)),
+            do_sample=True,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_new_tokens=settings.max_new_tokens,
+        )
+    return samples
+
+
+def problem_record(
+    task: Task, row: Mapping, problem_id: int, samples: list[str], settings: SamplingSettings
+) -> dict[str, Any]:
+    """One problem of the samples file, each sample marked by the reward that decides correctness in training."""
+    correct = score_completions(task, samples, row, settings.reward_threshold)
+    record: dict[str, Any] = {
+        "problem_id": problem_id,
+        "question": str(row[task.question_column]),
+        "answer": answer_for_json(row[task.answer_column]),
+        "samples": samples,
+        "correct": correct,
+        "num_correct": sum(correct),
+        "num_total": len(samples),
+    }
+    if isinstance(row.get("question_type"), str):
+        record["question_type"] = row["question_type"]
+    record["dataset"] = row["dataset"] if isinstance(row.get("dataset"), str) else settings.dataset
+    return record
+
+
+def answer_for_json(value: Any) -> str | int | float:
+    """The label as the task gives it (a countdown target stays an int); anything else a samples file cannot
+    hold as an answer (lists, None, true/false, NaN) as its text."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The progress file
+
+
+def progress_path_for(output_path: Path) -> Path:
+    return output_path.with_name(output_path.name + PROGRESS_SUFFIX)
+
+
+@dataclass(frozen=True)
+class SavedProgress:
+    """What a progress file holds: finished problems by id, and how many leading bytes are intact."""
+
+    done: dict[int | str, dict[str, Any]]
+    intact_bytes: int
+
+
+def read_progress(path: Path, settings: SamplingSettings) -> SavedProgress | None:
+    """The problems a previous run with these settings finished; None when there is nothing to resume.
+
+    A torn last line (the run was killed while writing it) is ignored. Other settings, or damage before the last
+    line, raise UserError: resuming would mix two runs into one file.
+    """
+    if not path.exists():
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"{path}: cannot read the progress file ({error})") from None
+    lines = data.split(b"\n")
+    lines.pop()  # the text after the last newline: empty, or a line torn by the kill
+    if not lines:
+        return None  # killed before the header was complete: nothing was done
+    header = _json_line(lines[0])
+    if not isinstance(header, dict) or header.get("format") != PROGRESS_FORMAT:
+        raise UserError(f"{path} is not a progress file of generate_samples.py; move it away or delete it")
+    _check_same_settings(path, header.get("settings"), settings)
+    intact_bytes = len(lines[0]) + 1
+    done: dict[int | str, dict[str, Any]] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        record = _json_line(line)
+        if not isinstance(record, dict) or "problem_id" not in record:
+            if number == len(lines):
+                break  # a last line lost to a crash (e.g. zero-filled after a power cut) is the problem in flight
+            raise UserError(f"{path}: line {number} is damaged; delete the file to start over")
+        done[record["problem_id"]] = record
+        intact_bytes += len(line) + 1
+    return SavedProgress(done, intact_bytes)
+
+
+def _json_line(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _check_same_settings(path: Path, recorded: Any, settings: SamplingSettings) -> None:
+    if not isinstance(recorded, dict):
+        raise UserError(f"{path} has no recorded settings; delete it to start over")
+    differences = [
+        f"{name} {recorded.get(name)!r} there, {value!r} here"
+        for name, value in settings.as_dict().items()
+        if recorded.get(name) != value
+    ]
+    if differences:
+        raise UserError(
+            f"{path} was started with other settings ({'; '.join(differences)}): run the same command to resume "
+            "it, or delete the file to start over"
+        )
+
+
+class ProgressWriter:
+    """Appends finished problems to the progress file, one fsynced line each, after its settings header."""
+
+    def __init__(self, path: Path, settings: SamplingSettings, saved: SavedProgress | None) -> None:
+        self.path = path
+        if saved is None:
+            self._file = open(path, "wb")  # noqa: SIM115 -- stays open across problems; closed by close()
+            self._write_line({"format": PROGRESS_FORMAT, "settings": settings.as_dict()})
+        else:
+            self._file = open(path, "r+b")  # noqa: SIM115 -- as above
+            # Cut a torn last line, so the next line starts on a line of its own.
+            self._file.truncate(saved.intact_bytes)
+            self._file.seek(saved.intact_bytes)
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._write_line(record)
+
+    def _write_line(self, value: dict[str, Any]) -> None:
+        self._file.write(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> ProgressWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The samples file
+
+
+def write_samples_file(path: Path, settings: SamplingSettings, problems: list[dict[str, Any]]) -> None:
+    """The file pass_at_k.py reads, written through a temporary file so no reader sees half of it."""
+    metadata = {**settings.as_dict(), "num_problems": len(problems), "date": datetime.now(UTC).isoformat()}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump({"metadata": metadata, "problems": problems}, handle, ensure_ascii=False, indent=1)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
