@@ -1,0 +1,1 @@
+"""The Countdown arithmetic task (see task.py and docs/tasks.md)."""

@@ -1,0 +1,1 @@
+"""The MATH task: competition problems with a \\boxed{} answer, checked with math-verify (see task.py)."""
