@@ -32,12 +32,12 @@ SFT_FLAGS = [
     "--logging-steps", "25", "--no-resume",
 ]  # fmt: skip
 RL_FLAGS = [
-    "--subset-size", "256", "--max-steps", "30", "--num-generations", "8", "--batch-size", "16",
+    "--subset-size", "128", "--max-steps", "12", "--num-generations", "4", "--batch-size", "8",
     "--gradient-accumulation-steps", "1", "--learning-rate", "5e-5", "--max-completion-length", "12",
-    "--reward-funcs", "accuracy_reward", "--save-steps", "10", "--logging-steps", "5", "--no-resume",
+    "--reward-funcs", "accuracy_reward", "--save-steps", "4", "--logging-steps", "2", "--no-resume",
 ]  # fmt: skip
 SAMPLE_FLAGS = [
-    "--split", "test", "--prompt-style", "direct", "--max-problems", "48", "--num-samples", "16",
+    "--split", "test", "--prompt-style", "direct", "--max-problems", "32", "--num-samples", "16",
     "--max-new-tokens", "12", "--batch-size", "16",
 ]  # fmt: skip
 

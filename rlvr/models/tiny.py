@@ -185,6 +185,23 @@ def _build_atomically(target: Path, build) -> Path:
     return target
 
 
+def _special_token_ids(tokenizer) -> dict[str, int]:
+    """Qwen's convention: <|endoftext|> begins and pads, <|im_end|> ends a chat turn."""
+    return {
+        "bos_token_id": tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        "eos_token_id": tokenizer.convert_tokens_to_ids("<|im_end|>"),
+        "pad_token_id": tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+    }
+
+
+def _save_model(model, tokenizer, folder: Path) -> None:
+    """Save with generation stopping at the end of a turn or of the text, as Qwen's own configs do."""
+    ids = _special_token_ids(tokenizer)
+    model.generation_config.eos_token_id = [ids["eos_token_id"], ids["bos_token_id"]]
+    model.generation_config.pad_token_id = ids["pad_token_id"]
+    model.save_pretrained(folder)
+
+
 def _build_tiny_vl(folder: Path) -> None:
     from transformers import (
         Qwen2_5_VLConfig,
@@ -197,13 +214,7 @@ def _build_tiny_vl(folder: Path) -> None:
     torch.manual_seed(0)
     tokenizer = build_qwen_tokenizer()
     token_id = tokenizer.convert_tokens_to_ids
-    text_config = {
-        **TINY_VL_TEXT_CONFIG,
-        "vocab_size": len(tokenizer),
-        "bos_token_id": token_id("<|endoftext|>"),
-        "eos_token_id": token_id("<|im_end|>"),
-        "pad_token_id": token_id("<|endoftext|>"),
-    }
+    text_config = {**TINY_VL_TEXT_CONFIG, "vocab_size": len(tokenizer), **_special_token_ids(tokenizer)}
     config = Qwen2_5_VLConfig(
         text_config=text_config,
         vision_config=TINY_VL_VISION_CONFIG,
@@ -212,10 +223,7 @@ def _build_tiny_vl(folder: Path) -> None:
         vision_start_token_id=token_id("<|vision_start|>"),
         vision_end_token_id=token_id("<|vision_end|>"),
     )
-    model = Qwen2_5_VLForConditionalGeneration(config)
-    model.generation_config.eos_token_id = [token_id("<|im_end|>"), token_id("<|endoftext|>")]
-    model.generation_config.pad_token_id = token_id("<|endoftext|>")
-    model.save_pretrained(folder)
+    _save_model(Qwen2_5_VLForConditionalGeneration(config), tokenizer, folder)
     pixel_budget = {"min_pixels": TINY_MIN_PIXELS, "max_pixels": TINY_MAX_PIXELS}
     processor = Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(**pixel_budget),
@@ -231,18 +239,8 @@ def _build_tiny_text(folder: Path) -> None:
 
     torch.manual_seed(0)
     tokenizer = build_qwen_tokenizer()
-    token_id = tokenizer.convert_tokens_to_ids
-    config = Qwen2Config(
-        **TINY_TEXT_CONFIG,
-        vocab_size=len(tokenizer),
-        bos_token_id=token_id("<|endoftext|>"),
-        eos_token_id=token_id("<|im_end|>"),
-        pad_token_id=token_id("<|endoftext|>"),
-    )
-    model = Qwen2ForCausalLM(config)
-    model.generation_config.eos_token_id = [token_id("<|im_end|>"), token_id("<|endoftext|>")]
-    model.generation_config.pad_token_id = token_id("<|endoftext|>")
-    model.save_pretrained(folder)
+    config = Qwen2Config(**TINY_TEXT_CONFIG, vocab_size=len(tokenizer), **_special_token_ids(tokenizer))
+    _save_model(Qwen2ForCausalLM(config), tokenizer, folder)
     tokenizer.save_pretrained(folder)
 
 
