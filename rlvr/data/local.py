@@ -1,0 +1,276 @@
+"""Read a dataset from local files: a ``save_to_disk`` folder, Parquet, JSON or JSON Lines.
+
+Image columns may hold paths relative to the data file; they are resolved here, once, so that every reader
+downstream gets absolute paths (or bytes) and a missing picture is reported with its file and row instead of
+failing later inside a training step.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets.table import InMemoryTable
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
+from rlvr.errors import UserError
+
+LOCAL_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
+DEFAULT_IMAGE_COLUMNS = ("image",)
+JSON_ROW_LIST_KEYS = ("data", "qa_pairs")  # {"data": [...]}; PlotQA's own files use {"qa_pairs": [...]}
+
+RowLocator = Callable[[int], str]
+
+
+def load_local_dataset(
+    path: str | Path,
+    split: str | None = None,
+    image_columns: Sequence[str] = DEFAULT_IMAGE_COLUMNS,
+    image_search_dirs: Sequence[str] = (),
+    default_split: str | None = None,
+) -> datasets.Dataset:
+    """Load ``path`` as a ``datasets.Dataset`` with its image columns typed ``datasets.Image()``.
+
+    ``path`` is a ``save_to_disk`` folder (a Dataset, or a DatasetDict from which ``split`` is taken), a
+    ``.parquet`` file, a ``.json`` file (a list of objects, or an object whose "data" or "qa_pairs" key holds
+    that list) or a ``.jsonl`` file (one object per line). Relative image paths are looked up in the data
+    file's folder, then in each of ``image_search_dirs`` below it (for a saved folder: beside it, then inside).
+    From a DatasetDict folder, ``split`` is taken; without it ``default_split`` when the folder has that split, or
+    the only split. For a Dataset folder or a file, both are unused.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    if path.is_dir():
+        # A saved folder stands where a data file would; its pictures may sit beside it or inside it.
+        dataset, base_dirs = _read_saved_folder(path, split, default_split), [path.parent, path]
+    elif path.suffix.lower() == ".parquet":
+        dataset, base_dirs = _read_parquet(path), [path.parent]
+    elif path.suffix.lower() in (".json", ".jsonl"):
+        rows, locate = _read_json_rows(path)
+        if not rows:
+            raise UserError(f"{path}: the dataset is empty")
+        return _rows_to_dataset(rows, path, locate, image_columns, image_search_dirs)
+    else:
+        raise UserError(
+            f"{path}: unsupported file type {path.suffix or '(none)'!r}; use a save_to_disk folder or one of "
+            + ", ".join(LOCAL_FILE_SUFFIXES)
+        )
+    if len(dataset) == 0:
+        raise UserError(f"{path}: the dataset is empty")
+    search_dirs = [directory for base_dir in base_dirs for directory in _search_dirs(base_dir, image_search_dirs)]
+    for column in image_columns:
+        if column in dataset.column_names:
+            dataset = _resolve_image_column(dataset, column, search_dirs, lambda row: f"{path}: row {row}")
+    return dataset
+
+
+def resolve_image(value: Any, base_dir: str | Path, where: str) -> PILImage.Image:
+    """Return ``value`` as an RGB PIL image.
+
+    ``value`` is a PIL image, a path (relative paths are taken from ``base_dir``), raw encoded bytes, or a
+    ``{"bytes": ..., "path": ...}`` dict as ``datasets`` stores images. ``where`` names the file and row for
+    the error message.
+    """
+    if isinstance(value, PILImage.Image):
+        return value.convert("RGB")
+    if isinstance(value, dict) and value.get("bytes") is not None:
+        value = value["bytes"]
+    if isinstance(value, (bytes, bytearray)):
+        return _open_image(io.BytesIO(value), where)
+    path = resolve_image_path(value, [Path(base_dir)], where)
+    return _open_image(path, where)
+
+
+def resolve_image_path(value: Any, search_dirs: Sequence[Path], where: str) -> Path:
+    """The existing file that ``value`` (a path string, or a dict with a "path") names, searched in order."""
+    if isinstance(value, dict):
+        value = value.get("path")
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise UserError(f"{where}: expected an image path, bytes or a {{'bytes', 'path'}} object, got {value!r:.80}")
+    candidate = Path(value).expanduser()
+    candidates = [candidate] if candidate.is_absolute() else [directory / candidate for directory in search_dirs]
+    for option in candidates:
+        if option.is_file():
+            return option.resolve()
+    looked_in = ", ".join(str(option.parent) for option in candidates)
+    raise UserError(f"{where}: image file {str(value)!r} not found (looked in {looked_in})")
+
+
+def _open_image(source: Path | io.BytesIO, where: str) -> PILImage.Image:
+    try:
+        with PILImage.open(source) as image:
+            return image.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise UserError(f"{where}: cannot read the image ({error})") from None
+
+
+def _search_dirs(base_dir: Path, image_search_dirs: Sequence[str]) -> list[Path]:
+    return [base_dir] + [base_dir / sub_dir for sub_dir in image_search_dirs]
+
+
+def _read_saved_folder(path: Path, split: str | None, default_split: str | None) -> datasets.Dataset:
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except FileNotFoundError:
+        raise UserError(f"{path}: not a folder written by datasets' save_to_disk (no dataset_info.json)") from None
+    if isinstance(loaded, datasets.Dataset):
+        return loaded
+    splits = sorted(loaded.keys())
+    if split is None and default_split in loaded:
+        return loaded[default_split]
+    if split is None and len(splits) == 1:
+        return loaded[splits[0]]
+    if split not in loaded:
+        asked = "no split was given" if split is None else f"it has no split {split!r}"
+        raise UserError(f"{path}: {asked}; its splits are {', '.join(splits)}")
+    return loaded[split]
+
+
+def _read_parquet(path: Path) -> datasets.Dataset:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as error:
+        raise UserError(f"{path}: not a readable Parquet file ({error})") from None
+    # Parquet written by datasets carries its Features in the schema metadata; Dataset() restores them.
+    return datasets.Dataset(InMemoryTable(table))
+
+
+def _read_json_rows(path: Path) -> tuple[list[dict], RowLocator]:
+    text = _read_text(path)
+    if path.suffix.lower() == ".jsonl":
+        return _parse_json_lines(path, text)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    if isinstance(document, dict):
+        list_key = next((key for key in JSON_ROW_LIST_KEYS if isinstance(document.get(key), list)), None)
+        if list_key is None:
+            raise UserError(f"{path}: expected a JSON list of objects, or an object with a 'data' list")
+        document = document[list_key]
+    if not isinstance(document, list):
+        raise UserError(f"{path}: expected a JSON list of objects, found {type(document).__name__}")
+    for index, row in enumerate(document):
+        if not isinstance(row, dict):
+            raise UserError(f"{path}: row {index} is {type(row).__name__}, expected an object")
+    return document, lambda row: f"{path}: row {row}"
+
+
+def _parse_json_lines(path: Path, text: str) -> tuple[list[dict], RowLocator]:
+    rows: list[dict] = []
+    line_numbers: list[int] = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserError(
+                f"{path}: malformed JSON at line {line_number}, column {error.colno}: {error.msg}"
+            ) from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}: line {line_number} is {type(row).__name__}, expected an object")
+        rows.append(row)
+        line_numbers.append(line_number)
+    return rows, lambda row: f"{path}: row {row} (line {line_numbers[row]})"
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+def _rows_to_dataset(
+    rows: list[dict],
+    path: Path,
+    locate: RowLocator,
+    image_columns: Sequence[str],
+    image_search_dirs: Sequence[str],
+) -> datasets.Dataset:
+    search_dirs = _search_dirs(path.parent, image_search_dirs)
+    column_names = list(dict.fromkeys(key for row in rows for key in row))
+    columns = {name: [row.get(name) for row in rows] for name in column_names}
+    features: dict[str, datasets.Image] = {}
+    for name in column_names:
+        if name in image_columns:
+            columns[name] = [
+                _image_storage(value, search_dirs, locate(index)) for index, value in enumerate(columns[name])
+            ]
+            features[name] = datasets.Image()
+        else:
+            columns[name] = _one_arrow_type(columns[name])
+    try:
+        dataset = datasets.Dataset.from_dict(columns)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise UserError(f"{path}: a column mixes values that cannot share one type ({error})") from None
+    for name, feature in features.items():
+        dataset = dataset.cast_column(name, feature)
+    return dataset
+
+
+def _image_storage(value: Any, search_dirs: Sequence[Path], where: str) -> dict | None:
+    """The ``{"bytes", "path"}`` form that ``datasets.Image`` stores, with a path made absolute and checked."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and value.get("bytes") is not None:
+        return {"bytes": value["bytes"], "path": value.get("path")}
+    return {"bytes": None, "path": str(resolve_image_path(value, search_dirs, where))}
+
+
+def _one_arrow_type(values: list) -> list:
+    """``values`` as they are if Arrow can hold them in one column, else as text.
+
+    JSON answers are often numbers in some rows and words in others (PlotQA), and table cells mix numbers and
+    text: scalars become their text, which is how a label is compared anyway; nested values become JSON text,
+    which the chart adapters parse back.
+    """
+    try:
+        pa.array(values)
+        return values
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    if all(value is None or isinstance(value, (str, int, float, bool)) for value in values):
+        return [None if value is None else str(value) for value in values]
+    return [None if value is None else json.dumps(value) for value in values]
+
+
+def _resolve_image_column(
+    dataset: datasets.Dataset, column: str, search_dirs: Sequence[Path], locate: RowLocator
+) -> datasets.Dataset:
+    storage = dataset.data.column(column).combine_chunks()
+    if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
+        paths, has_bytes = storage.to_pylist(), [False] * len(storage)
+    elif pa.types.is_struct(storage.type) and storage.type.get_field_index("path") >= 0:
+        paths = storage.field("path").to_pylist()
+        has_bytes = storage.field("bytes").is_valid().to_pylist()
+    else:
+        # Raw encoded bytes (ChartQAPro stores its pictures this way): nothing to resolve.
+        return dataset.cast_column(column, datasets.Image())
+    absolute_paths = [
+        path if path is None or bytes_present else str(resolve_image_path(path, search_dirs, locate(index)))
+        for index, (path, bytes_present) in enumerate(zip(paths, has_bytes, strict=True))
+    ]
+    if absolute_paths == paths:
+        return dataset.cast_column(column, datasets.Image())
+    byte_values = storage.field("bytes") if pa.types.is_struct(storage.type) else pa.nulls(len(storage), pa.binary())
+    path_values = pa.array(absolute_paths, pa.string())
+    is_null = storage.is_null().to_pylist()
+    values = pa.StructArray.from_arrays(
+        [byte_values, path_values], names=["bytes", "path"], mask=pa.array(is_null, pa.bool_())
+    )
+    # Replaced in the Arrow table itself: the other columns keep their (memory-mapped) buffers.
+    table = dataset.data.table
+    table = table.set_column(table.schema.get_field_index(column), column, values)
+    features = dataset.features.copy()
+    features[column] = datasets.Image()
+    return datasets.Dataset(InMemoryTable(table), info=datasets.DatasetInfo(features=features))
