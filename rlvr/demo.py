@@ -33,7 +33,7 @@ SFT_FLAGS = [
 ]  # fmt: skip
 RL_FLAGS = [
     "--subset-size", "128", "--max-steps", "12", "--num-generations", "4", "--batch-size", "8",
-    "--gradient-accumulation-steps", "1", "--learning-rate", "5e-5", "--max-completion-length", "12",
+    "--gradient-accumulation-steps", "1", "--learning-rate", "5e-4", "--max-completion-length", "12",
     "--reward-funcs", "accuracy_reward", "--save-steps", "4", "--logging-steps", "2", "--no-resume",
 ]  # fmt: skip
 SAMPLE_FLAGS = [
@@ -100,6 +100,11 @@ def main(argv: list[str] | None = None) -> None:
     print("  sft/ grpo/ psr/ nsr/ w-reinforce/   checkpoints, run_config.json, final models", flush=True)
     print("  samples/ pass_at_k/                 samples per problem and Pass@k results", flush=True)
     print("  plots/pass_at_k.png  monitor/       comparison plot and training plots", flush=True)
+    print(
+        "The tiny model is random and trains for seconds, so its accuracy stays near zero (PSR then has empty\n"
+        "batches, which it counts). `make science` runs the experiment about the objectives (docs/objectives.md).",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
