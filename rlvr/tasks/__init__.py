@@ -8,6 +8,7 @@ from rlvr.errors import UserError
 from rlvr.tasks.base import Task
 
 TASK_MODULES = {
+    "arithmetic": "rlvr.tasks.arithmetic.task",
     "chart": "rlvr.tasks.chart.task",
     "countdown": "rlvr.tasks.countdown.task",
     "math": "rlvr.tasks.math.task",

@@ -8,10 +8,11 @@ from pathlib import Path
 import yaml
 
 from rlvr.errors import UserError
+from rlvr.tasks import TASK_MODULES
 from trainers.objectives import RL_MODES, SPLIT_ON_CHOICES
 
 MODES = (*RL_MODES, "sft", "eval")
-TASKS = ("chart", "countdown", "math")
+TASKS = tuple(TASK_MODULES)
 REPORT_TO_CHOICES = ("wandb", "tensorboard", "none")
 
 

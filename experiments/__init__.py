@@ -1,0 +1,1 @@
+"""Experiments that run the project's own commands end to end and write their results to docs/results/."""

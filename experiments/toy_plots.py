@@ -1,0 +1,89 @@
+"""Figures of experiments/objectives_toy.py: Pass@k curves (absolute and minus the base) and entropy over steps.
+
+Bands are mean ± std over RL seeds; the base model, a single run, shows its 95% bootstrap interval over problems
+instead. Colours and markers are the ones evaluation/plotting.py gives each method everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from evaluation.plotting import assign_styles
+
+BASE = "base"
+
+
+def _new_figure(panels: int) -> tuple[Figure, list]:
+    figure = Figure(figsize=(6.4 * panels, 4.4), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, list(figure.subplots(1, panels, squeeze=False).ravel())
+
+
+def _seed_matrix(summary: Mapping[str, Any], method: str, ks: list[str], minus_base: bool) -> np.ndarray:
+    runs = [run for run in summary["runs"].values() if run["method"] == method]
+    base = summary["runs"][BASE]["pass_at_k"]
+    return np.array([[run["pass_at_k"][k] - (base[k] if minus_base else 0.0) for k in ks] for run in runs])
+
+
+def plot_pass_at_k(summary: Mapping[str, Any], output: Path) -> None:
+    """Left: Pass@k per method. Right: Pass@k minus the base's, where a crossing is easier to see."""
+    ks = sorted(summary["runs"][BASE]["pass_at_k"], key=int)
+    x = np.array([int(k) for k in ks])
+    styles = assign_styles(summary["methods"])
+    figure, (absolute, relative) = _new_figure(2)
+    base_run = summary["runs"][BASE]
+    for method in summary["methods"]:
+        style = styles[method]
+        line = {"color": style.colour, "marker": style.marker, "linestyle": style.linestyle}
+        if method == BASE:
+            low = [base_run["confidence_intervals"][k][0] for k in ks]
+            high = [base_run["confidence_intervals"][k][1] for k in ks]
+            absolute.plot(x, [base_run["pass_at_k"][k] for k in ks], label="base (95% CI)", **line)
+            absolute.fill_between(x, low, high, color=style.colour, alpha=0.12, linewidth=0)
+            relative.axhline(0.0, color=style.colour, linestyle="--", linewidth=1.0, label="base")
+            continue
+        for axes, minus_base in ((absolute, False), (relative, True)):
+            values = _seed_matrix(summary, method, ks, minus_base)
+            mean, std = values.mean(axis=0), values.std(axis=0, ddof=1) if len(values) > 1 else 0.0 * values[0]
+            axes.plot(x, mean, label=f"{method} (±std, {len(values)} seeds)", **line)
+            axes.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.18, linewidth=0)
+    for axes in (absolute, relative):
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(x, [str(k) for k in x])
+        axes.minorticks_off()
+        axes.set_xlabel("k (samples per problem, log2 scale)")
+        axes.grid(True, alpha=0.3)
+        axes.legend(loc="best", fontsize=8)
+    absolute.set_ylabel("Pass@k")
+    absolute.set_title("Pass@k on held-out problems")
+    relative.set_ylabel("Pass@k minus Pass@k of the base")
+    relative.set_title("Change from the SFT warm start")
+    figure.savefig(output, dpi=150, bbox_inches="tight")
+
+
+def plot_entropy(summary: Mapping[str, Any], output: Path) -> None:
+    """Mean per-token policy entropy on held-out prompts against the RL step, mean ± std over seeds."""
+    styles = assign_styles(summary["methods"])
+    figure, (axes,) = _new_figure(1)
+    for method in summary["methods"]:
+        curve = summary["aggregate"][method]["entropy_curve"]
+        if method == BASE or not curve:
+            continue
+        steps = np.array([step for step, _ in curve])
+        mean = np.array([stats["mean"] for _, stats in curve])
+        std = np.array([stats["std"] or 0.0 for _, stats in curve])
+        style = styles[method]
+        axes.plot(steps, mean, color=style.colour, marker=style.marker, label=method)
+        axes.fill_between(steps, mean - std, mean + std, color=style.colour, alpha=0.18, linewidth=0)
+    axes.set_xlabel("RL step (0 = SFT warm start)")
+    axes.set_ylabel("mean per-token entropy (nats)")
+    axes.set_title("Policy entropy on held-out prompts (±std over seeds)")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best")
+    figure.savefig(output, dpi=150, bbox_inches="tight")

@@ -1,0 +1,1 @@
+"""The arithmetic toy task: ``a+b*c=`` answered with the number (see task.py and docs/objectives.md)."""
