@@ -47,6 +47,18 @@ def test_each_rl_mode_trains_saves_and_resumes_at_the_right_step(mode, tmp_path)
     assert logged_steps == [1, 2, 3, 4], "resumed run must continue at step 3, not start over"
     assert "objective/kept_frac" in state["log_history"][0]
 
+    # The monitor reads what TRL and our trainer really logged.
+    monitor = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "monitor_training.py"), "--checkpoint-dir", str(output_dir)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert monitor.returncode == 0, monitor.stderr[-3000:]
+    summary = (output_dir / "monitor" / "summary.txt").read_text()
+    assert "checkpoint-4" in summary and f"mode: {mode}" in summary
+    assert "objective/kept_frac" in summary and "rewards/accuracy_reward/mean" in summary
+    for plot in ("training_loss.png", "learning_rate.png", "gradient_norm.png", "rewards.png", "objective.png"):
+        assert (output_dir / "monitor" / plot).stat().st_size > 0, plot
+
 
 @pytest.mark.slow
 def test_no_resume_starts_over(tmp_path):
