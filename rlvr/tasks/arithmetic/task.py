@@ -14,7 +14,7 @@ import datasets
 from rlvr.errors import UserError
 from rlvr.tasks.arithmetic.problems import generate_problems
 from rlvr.tasks.base import Task
-from rlvr.tasks.chart.rewards import completion_text
+from rlvr.tasks.completions import completion_text
 
 DATASET_NAMES = ("synthetic",)
 DEFAULT_SPLIT_SIZES = {"train": 20_000, "test": 500}

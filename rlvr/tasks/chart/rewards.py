@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable, Sequence
 from rlvr.errors import UserError
 from rlvr.tasks.chart.answers import extract_answer, parse_number, relaxed_match
 from rlvr.tasks.chart.similarity import cosine_similarities
+from rlvr.tasks.completions import completion_text
 
 STRUCTURAL_TAGS = ("<think>", "</think>", "<type>", "</type>", "<table>", "</table>", "<answer>", "</answer>")
 
@@ -45,40 +46,6 @@ TABLE_PARSE_CREDIT = 0.5
 TABLE_COLUMNS_CREDIT = 0.75
 TABLE_CELLS_CREDIT = 0.75
 TABLE_KEYS_CREDIT = 0.25
-
-
-def completion_text(completion: object) -> str:
-    """The text of one completion, plain or conversational; assistant turns are joined with newlines.
-
-    >>> completion_text("<answer>4</answer>")
-    '<answer>4</answer>'
-    >>> completion_text([{"role": "assistant", "content": [{"type": "text", "text": "<answer>4</answer>"}]}])
-    '<answer>4</answer>'
-    """
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, dict):
-        completion = [completion]
-    if not isinstance(completion, (list, tuple)):
-        return ""
-    return "\n".join(
-        _message_text(message)
-        for message in completion
-        if isinstance(message, dict) and message.get("role", "assistant") == "assistant"
-    )
-
-
-def _message_text(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            part["text"]
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
-        )
-    return ""
 
 
 def _element_text(text: str, tag: str) -> str | None:

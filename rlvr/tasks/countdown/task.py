@@ -24,7 +24,7 @@ import numpy as np
 from rlvr.data.local import load_local_dataset
 from rlvr.errors import UserError
 from rlvr.tasks.base import Task
-from rlvr.tasks.chart.rewards import completion_text
+from rlvr.tasks.completions import completion_text
 from rlvr.tasks.countdown.expressions import evaluation_steps, is_correct_solution, last_answer
 from rlvr.tasks.countdown.generator import DEFAULT_SPLIT_SIZES, generate_countdown_problems, solve
 

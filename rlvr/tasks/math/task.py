@@ -37,7 +37,7 @@ import numpy as np
 from rlvr.data.local import load_local_dataset
 from rlvr.errors import UserError
 from rlvr.tasks.base import Task
-from rlvr.tasks.chart.rewards import completion_text
+from rlvr.tasks.completions import completion_text
 from rlvr.tasks.math.answers import answers_match, last_boxed
 
 logger = logging.getLogger(__name__)
