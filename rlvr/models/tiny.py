@@ -71,13 +71,17 @@ TOKENIZER_VOCAB_SIZE = 1024
 TINY_MIN_PIXELS = 16 * 28 * 28
 TINY_MAX_PIXELS = 64 * 28 * 28
 
-TINY_VL_TEXT_CONFIG = {
+# One decoder size for both tiny models, so text and vision-language runs cost about the same.
+TINY_DECODER = {
     "hidden_size": 64,
     "intermediate_size": 128,
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,
     "max_position_embeddings": 4096,
+}
+TINY_VL_TEXT_CONFIG = {
+    **TINY_DECODER,
     "rms_norm_eps": 1e-6,
     # head_dim 16 -> 8 rotary frequencies, split over (temporal, height, width) as in Qwen2.5-VL's mrope.
     "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]},
@@ -94,15 +98,7 @@ TINY_VL_VISION_CONFIG = {
     "window_size": 112,
     "fullatt_block_indexes": [1],
 }
-TINY_TEXT_CONFIG = {
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 4096,
-    "tie_word_embeddings": True,
-}
+TINY_TEXT_CONFIG = {**TINY_DECODER, "tie_word_embeddings": True}
 
 
 _CORPUS_WORDS = (
