@@ -12,18 +12,20 @@ export WANDB_MODE ?= offline
 
 .PHONY: demo test test-fast lint install clean-demo
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and alone: resolved through another package, pip would pull a different multi-GB build.
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	# The project itself, editable: scripts → stages (trainers, evaluation, experiments) → domain (rlvr).
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m rlvr.demo --output-dir runs/demo
+	$(BIN)/python -m experiments.demo --output-dir runs/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

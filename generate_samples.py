@@ -5,7 +5,7 @@ evaluation/pass_at_k.py reads.
 
 Reads top to bottom: parse, check, look for a run to resume, load data and model, sample problem by problem,
 write. Each finished problem is saved at once to <output-path>.partial.jsonl; the same command after a kill goes
-on from there (see rlvr/evaluation/sampling.py).
+on from there (see evaluation/sampling.py).
 """
 
 from __future__ import annotations
@@ -21,22 +21,19 @@ import torch
 from datasets import Dataset
 from tqdm import tqdm
 
-from rlvr.errors import UserError, exit_on_user_error
-from rlvr.evaluation.sampling import (
-    DATASET_SEED,
-    LoadedCheckpoint,
+from evaluation.samples_file import problem_record, write_samples_file
+from evaluation.sampling import (
     ProgressWriter,
     SamplingSettings,
     checkpoint_identity,
     draw_samples,
-    load_checkpoint,
-    problem_record,
     progress_path_for,
     read_progress,
-    write_samples_file,
 )
+from rlvr.errors import UserError, exit_on_user_error
+from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
 from rlvr.models.registry import resolve_model
-from rlvr.tasks import get_task
+from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 from rlvr.tasks.base import Task
 
 INTERRUPTED_EXIT_CODE = 130
@@ -149,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     done = dict(saved.done) if saved else {}
 
     # Load data
-    dataset = task.load_dataset(settings.dataset, settings.split, args.dataset_path, args.max_problems, DATASET_SEED)
+    dataset = task.load_dataset(
+        settings.dataset, settings.split, args.dataset_path, args.max_problems, HELD_OUT_DATASET_SEED
+    )
     if len(dataset) == 0:
         raise UserError(f"{settings.dataset} ({settings.split}) has no problems")
     pending = [index for index in range(len(dataset)) if index not in done]

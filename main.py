@@ -9,73 +9,73 @@ from __future__ import annotations
 
 from transformers import set_seed
 
+from evaluation.greedy import GreedySettings, evaluate_greedy
 from rlvr.errors import exit_on_user_error
-from rlvr.evaluation.greedy import evaluate_greedy
 from rlvr.models.registry import load_model, load_processor, resolve_model
 from rlvr.tasks import get_task
 from rlvr.tasks.base import select_rewards
-from rlvr.training.arguments import parse_training_args
-from rlvr.training.builders import build_rl_trainer, build_sft_trainer
-from rlvr.training.setup import (
-    find_resume_checkpoint,
-    output_dir_for,
-    run_name_for,
-    setup_reporting,
-    write_run_config,
-)
+from trainers.builders import build_trainer
+from trainers.config import parse_run_config
+from trainers.setup import find_resume_checkpoint, run_name_for, setup_reporting, write_run_config
 
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     # Parse
-    args = parse_training_args(argv)
-    task = get_task(args.task)
-    args.dataset_name = args.dataset_name or task.default_dataset
-    args.prompt_style = args.prompt_style or task.default_prompt_style
-    args.split = args.split or ("test" if args.mode == "eval" else "train")
-    set_seed(args.seed)
+    config = parse_run_config(argv)
+    task = get_task(config.task)
+    set_seed(config.seed)
 
     # Load data
     dataset = task.load_dataset(
-        args.dataset_name, split=args.split, path=args.dataset_path, subset_size=args.subset_size, seed=args.seed
+        config.dataset_name,
+        split=config.split,
+        path=config.dataset_path,
+        subset_size=config.subset_size,
+        seed=config.seed,
     )
 
     # Build rewards (before the model, so a reward that cannot run stops the job in seconds)
-    rewards = select_rewards(task, args.reward_funcs, args.reward_weights, needs_correctness=args.mode != "sft")
-    if args.mode not in ("sft", "eval"):
+    rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=config.mode != "sft")
+    if config.is_rl:
         task.startup_check(rewards.names)
 
     # Build model
-    model_source = resolve_model(args.model)
+    model_source = resolve_model(config.model)
     processor = load_processor(model_source)
     model = load_model(model_source)
-    output_dir = output_dir_for(args)
 
-    if args.mode == "eval":
-        evaluate_greedy(task, model, processor, dataset, args, output_dir)
+    if config.mode == "eval":
+        settings = GreedySettings(
+            model=config.model,
+            dataset_name=config.dataset_name,
+            split=config.split,
+            prompt_style=config.prompt_style,
+            max_new_tokens=config.max_completion_length,
+            reward_threshold=config.reward_threshold,
+            max_examples=config.max_eval_samples,
+            output_dir=config.output_dir,
+        )
+        evaluate_greedy(task, model, processor, dataset, settings)
         return
 
     # Build trainer
-    run_name = run_name_for(args, args.dataset_name)
-    report_to = setup_reporting(args.report_to)
-    if args.mode == "sft":
-        trainer = build_sft_trainer(args, task, model, processor, dataset, output_dir, run_name, report_to)
-    else:
-        trainer = build_rl_trainer(args, task, model, processor, dataset, rewards, output_dir, run_name, report_to)
-
+    trainer = build_trainer(
+        config, task, model, processor, dataset, rewards, run_name_for(config), setup_reporting(config.report_to)
+    )
     if trainer.accelerator.is_main_process:
-        write_run_config(args, output_dir)
+        write_run_config(config)
 
     # Train (resuming from the newest checkpoint unless --no-resume)
-    checkpoint = find_resume_checkpoint(output_dir, args.no_resume)
+    checkpoint = find_resume_checkpoint(config.output_dir, config.no_resume)
     if checkpoint and trainer.accelerator.is_main_process:
         print(f"Resuming from {checkpoint} (use --no-resume to start over)", flush=True)
     trainer.train(resume_from_checkpoint=checkpoint)
 
     # Save the model (or LoRA adapter) and the processor where generate_samples.py and transformers load them
-    trainer.save_model(output_dir)
+    trainer.save_model(config.output_dir)
     if trainer.accelerator.is_main_process:
-        processor.save_pretrained(output_dir)
+        processor.save_pretrained(config.output_dir)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from evaluation.plotting import assign_styles
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.methods import assign_styles
 
 TRAINER_STATE = "trainer_state.json"
 RUN_CONFIG = "run_config.json"  # optional, next to the checkpoints: {"mode": "nsr", ...}; the summary shows the mode

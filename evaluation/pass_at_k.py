@@ -8,9 +8,7 @@ both JSON schemas (samples in, results out).
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 import warnings
 import zlib
@@ -20,33 +18,18 @@ from typing import Any
 
 import numpy as np
 
-if __package__ in (None, ""):
-    # Started as ``python evaluation/pass_at_k.py``: the repository root must be importable for ``rlvr``.
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from evaluation.samples_file import BREAKDOWN_FIELDS, read_samples_file, validate_problems
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import read_json, write_json_atomically
 
 DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 2, 4, ..., 256 as in the paper
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_N_RESAMPLES = 10_000
 DEFAULT_SEED = 2025
-BREAKDOWN_FIELDS = ("dataset", "question_type")
 
 # Resampled means are computed this many bootstrap replicates at a time, so 5,000 problems x 10,000 resamples
 # never needs more than a few tens of MB.
 _BOOTSTRAP_BATCH = 500
-
-_INTEGER = "an integer"
-_REQUIRED_FIELDS: dict[str, str] = {
-    "problem_id": "a string or an integer",
-    "question": "a string",
-    "answer": "a string, a number or a list of them",
-    "samples": "a list of strings",
-    "correct": "a list of true/false values",
-    "num_correct": _INTEGER,
-    "num_total": _INTEGER,
-}
-_OPTIONAL_FIELDS: dict[str, str] = {field: "a string" for field in BREAKDOWN_FIELDS}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -81,123 +64,13 @@ def pass_at_k(num_samples: np.ndarray, num_correct: np.ndarray, k: int) -> np.nd
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Reading and checking a samples file
-
-
-def load_samples(path: str | Path) -> list[dict[str, Any]]:
-    """The problems of a samples file (either layout), each checked; UserError names the file and problem."""
-    return read_samples_file(path)[0]
-
-
-def read_samples_file(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(problems, metadata) of a samples file: a JSON list of problems, or {"metadata": {...}, "problems": [...]}."""
-    path = Path(path)
-    data = _read_json(path, "samples file")
-    if isinstance(data, list):
-        problems, metadata = data, {}
-    elif isinstance(data, dict):
-        if "problems" not in data:
-            raise UserError(f"{path}: a samples object needs a 'problems' list (and may have 'metadata')")
-        problems, metadata = data["problems"], data.get("metadata") or {}
-        if not isinstance(problems, list):
-            raise UserError(f"{path}: 'problems' must be a list, got {type(problems).__name__}")
-        if not isinstance(metadata, dict):
-            raise UserError(f"{path}: 'metadata' must be an object, got {type(metadata).__name__}")
-    else:
-        raise UserError(f"{path}: expected a list of problems or an object with 'problems', got {type(data).__name__}")
-    validate_problems(problems, source=str(path))
-    return problems, metadata
-
-
-def validate_problems(problems: Sequence[Any], source: str = "<problems>") -> None:
-    """Raise UserError on the first problem that breaks the samples schema, naming ``source`` and its index."""
-    if len(problems) == 0:
-        raise UserError(f"{source}: no problems in the file")
-    first_index_of_id: dict[Any, int] = {}
-    for index, problem in enumerate(problems):
-        _validate_problem(problem, f"{source}: problem {index}")
-        problem_id = problem["problem_id"]
-        if problem_id in first_index_of_id:
-            raise UserError(
-                f"{source}: problem {index}: problem_id {problem_id!r} already used by problem "
-                f"{first_index_of_id[problem_id]}"
-            )
-        first_index_of_id[problem_id] = index
-
-
-def _validate_problem(problem: Any, where: str) -> None:
-    if not isinstance(problem, dict):
-        raise UserError(f"{where}: expected an object, got {type(problem).__name__}")
-    for field, expected in _REQUIRED_FIELDS.items():
-        if field not in problem:
-            raise UserError(f"{where}: missing key '{field}'")
-        if not _has_type(field, problem[field]):
-            raise UserError(f"{where}: '{field}' must be {expected}, got {_describe(problem[field])}")
-    for field, expected in _OPTIONAL_FIELDS.items():
-        if problem.get(field) is not None and not isinstance(problem[field], str):
-            raise UserError(f"{where}: '{field}' must be {expected}, got {_describe(problem[field])}")
-    num_total, num_correct = problem["num_total"], problem["num_correct"]
-    if num_total < 1:
-        raise UserError(f"{where}: num_total must be at least 1, got {num_total}")
-    if len(problem["correct"]) != num_total:
-        raise UserError(f"{where}: len(correct) is {len(problem['correct'])} but num_total is {num_total}")
-    if len(problem["samples"]) != num_total:
-        raise UserError(f"{where}: len(samples) is {len(problem['samples'])} but num_total is {num_total}")
-    if num_correct != sum(problem["correct"]):
-        raise UserError(f"{where}: num_correct is {num_correct} but 'correct' holds {sum(problem['correct'])} true")
-
-
-def _has_type(field: str, value: Any) -> bool:
-    # bool is a subclass of int in Python, and true/false is never a count or an id here.
-    if isinstance(value, bool):
-        return False
-    if field == "problem_id":
-        return isinstance(value, str | int)
-    if field == "answer":
-        # A list holds several accepted answers (ChartQAPro's Answer column is one).
-        items = value if isinstance(value, list) else [value]
-        return bool(items) and all(
-            isinstance(item, str | int | float) and not isinstance(item, bool) for item in items
-        )
-    if field == "question":
-        return isinstance(value, str)
-    if field == "samples":
-        return isinstance(value, list) and all(isinstance(item, str) for item in value)
-    if field == "correct":
-        return isinstance(value, list) and all(isinstance(item, bool) for item in value)
-    return isinstance(value, int)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, list):
-        kinds = sorted({type(item).__name__ for item in value})
-        return f"a list of {'/'.join(kinds)}" if kinds else "an empty list"
-    return f"{type(value).__name__} {value!r}"[:80]
-
-
-def _read_json(path: Path, what: str) -> Any:
-    if not path.is_file():
-        raise UserError(f"{path}: no such {what}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read the {what} ({error})") from None
-    if not text.strip():
-        raise UserError(f"{path}: the {what} is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Reading a results file (also used by plotting.py)
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
     """A results file written by this module, checked enough to plot or compare it."""
     path = Path(path)
-    results = _read_json(path, "results file")
+    results = read_json(path, "results file")
     if not isinstance(results, dict) or not isinstance(results.get("pass_at_k"), dict) or not results["pass_at_k"]:
         raise UserError(f"{path}: not a Pass@k results file (no 'pass_at_k' object); pass_at_k.py writes one")
     for key, value in results["pass_at_k"].items():
@@ -542,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     named_results = [(name, compute_for(path, name)) for path, name in zip(samples_paths, names, strict=True)]
     baseline = _resolve_baseline(args.baseline, samples_paths, names, named_results, compute_for)
     for (_, results), output_path in zip(named_results[-len(samples_paths) :], args.output_path or [], strict=False):
-        write_results(results, output_path)
+        write_json_atomically(output_path, results)
 
     if len(named_results) == 1 and baseline is None:
         print(format_results_table(named_results[0][1]))
@@ -567,7 +440,7 @@ def _resolve_baseline(
     for path, name in zip(samples_paths, names, strict=True):
         if candidate.exists() and path.exists() and candidate.resolve() == path.resolve():
             return name
-    data = _read_json(candidate, "baseline file")
+    data = read_json(candidate, "baseline file")
     if isinstance(data, dict) and "pass_at_k" in data:
         results = load_results(candidate)
         name = method_name_of(results, candidate)
@@ -578,14 +451,6 @@ def _resolve_baseline(
         name = f"{name} (baseline file)"
     named_results.insert(0, (name, results))
     return name
-
-
-def write_results(results: dict[str, Any], output_path: Path) -> None:
-    """Write the results JSON; through a temporary file so a reader never sees half of it."""
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(output_path)
 
 
 if __name__ == "__main__":

@@ -20,60 +20,12 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-if __package__ in (None, ""):
-    # Started as ``python evaluation/plotting.py``: the repository root must be importable.
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from evaluation.pass_at_k import load_results, method_name_of
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.methods import MethodStyle, assign_styles
 
 PLOT_KINDS = ("curves", "grid", "improvement", "bars")
 DEFAULT_BAR_K = (1, 16, 256)
-
-
-@dataclass(frozen=True)
-class MethodStyle:
-    colour: str
-    marker: str
-    linestyle: str = "-"
-
-
-# Okabe-Ito colours (readable with colour-blindness); the base model is the black dashed reference line.
-KNOWN_METHOD_STYLES: dict[str, MethodStyle] = {
-    "base": MethodStyle("#000000", "o", "--"),
-    "sft": MethodStyle("#CC79A7", "v"),
-    "ppo": MethodStyle("#E69F00", "s"),
-    "grpo": MethodStyle("#0072B2", "D"),
-    "psr": MethodStyle("#009E73", "^"),
-    "nsr": MethodStyle("#D55E00", "P"),
-    "w-reinforce": MethodStyle("#56B4E9", "*"),
-}
-_ALIASES = {"base-model": "base", "wreinforce": "w-reinforce"}
-# Handed out in order to labels that are not known methods, so two unknown labels never share a style.
-EXTRA_COLOURS = ("#7F7F7F", "#8C564B", "#BCBD22", "#9467BD", "#17BECF", "#F0E442", "#E377C2", "#2CA02C")
-EXTRA_MARKERS = ("X", "h", "<", ">", "p", "d", "H", "8")
-
-
-def normalise_method_name(label: str) -> str:
-    """'W_REINFORCE', 'w reinforce' and 'W-REINFORCE' all become 'w-reinforce'."""
-    name = "-".join(label.strip().lower().replace("_", " ").replace("-", " ").split())
-    return _ALIASES.get(name, name)
-
-
-def assign_styles(labels: Sequence[str]) -> dict[str, MethodStyle]:
-    """Fixed styles for known method names (any case); unknown labels take the next extra colour and marker."""
-    styles: dict[str, MethodStyle] = {}
-    extra = 0
-    for label in labels:
-        known = KNOWN_METHOD_STYLES.get(normalise_method_name(label))
-        if known is not None:
-            styles[label] = known
-        else:
-            styles[label] = MethodStyle(
-                EXTRA_COLOURS[extra % len(EXTRA_COLOURS)], EXTRA_MARKERS[extra % len(EXTRA_MARKERS)]
-            )
-            extra += 1
-    return styles
 
 
 @dataclass(frozen=True)

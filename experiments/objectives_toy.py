@@ -31,14 +31,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from experiments.toy_plots import plot_entropy, plot_pass_at_k
+from experiments.toy_report import build_summary, markdown_report
+from rlvr.methods import RL_MODES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from experiments.toy_plots import plot_entropy, plot_pass_at_k  # noqa: E402
-from experiments.toy_report import build_summary, markdown_report  # noqa: E402
-
-MODES = ("grpo", "psr", "nsr", "w-reinforce")
 SEEDS = (0, 1, 2)
 K_VALUES = (1, 2, 4, 8, 16, 32, 64)
 
@@ -74,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", type=Path, default=REPO_ROOT / "runs" / "objectives_toy", help="checkpoints")
     parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "docs" / "results", help="table, figures")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--modes", nargs="+", choices=RL_MODES, default=list(RL_MODES))
     parser.add_argument("--rl-steps", type=int, default=RL_STEPS, help="smaller only for a smoke run")
     parser.add_argument("--num-problems", type=int, default=NUM_PROBLEMS, help="held-out problems for Pass@k")
     parser.add_argument(

@@ -21,14 +21,10 @@ from pathlib import Path
 
 import torch
 
-if __package__ in (None, ""):
-    # Started as ``python experiments/policy_entropy.py``: the repository root must be importable.
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.evaluation.sampling import DATASET_SEED, load_checkpoint
 from rlvr.generation import encode_prompts, tokenizer_of
-from rlvr.tasks import get_task
+from rlvr.models.checkpoints import load_checkpoint
+from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if min(args.num_prompts, args.samples_per_prompt, args.max_new_tokens) < 1:
         raise UserError("--num-prompts, --samples-per-prompt and --max-new-tokens must be positive")
     task = get_task(args.task)
-    rows = [dict(row) for row in task.load_dataset(task.default_dataset, "test", None, args.num_prompts, DATASET_SEED)]
+    rows = [
+        dict(row)
+        for row in task.load_dataset(task.default_dataset, "test", None, args.num_prompts, HELD_OUT_DATASET_SEED)
+    ]
     records = []
     for checkpoint in args.checkpoints:
         loaded = load_checkpoint(checkpoint, torch.device("cpu"))

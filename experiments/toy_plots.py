@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from evaluation.plotting import assign_styles
+from rlvr.methods import assign_styles
 
 BASE = "base"
 

@@ -1,5 +1,5 @@
-"""rlvr: the library behind main.py, generate_samples.py and the evaluation scripts.
+"""rlvr: the domain every stage shares (tasks, models, data, method names, errors, files).
 
-Layout: ``models`` (registry, offline tiny models), ``tasks`` (one sub-package per task: prompts, rewards,
-datasets), ``data`` (local dataset formats). The objective math lives in ``trainers/objectives.py``.
+It imports none of the stages (trainers/, evaluation/, experiments/) and none of the scripts; docs/architecture.md
+draws the layers.
 """

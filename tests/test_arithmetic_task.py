@@ -98,7 +98,7 @@ def test_tiny_arith_renders_the_bare_prompt_and_ends_the_completion_in_eos():
     row = {"expression": "12+34*5", "answer": 182}
     prompt = task.build_prompt(row, task.default_prompt_style)
     assert tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False) == "12+34*5="
-    # The SFT rows' completion, as rlvr/training/builders.py writes it (content as a list of text parts).
+    # The SFT rows' completion, as trainers/builders.py writes it (content as a list of text parts).
     completion = [{"role": "assistant", "content": [{"type": "text", "text": task.sft_completion(row, "plain")}]}]
     assert tokenizer.apply_chat_template(prompt + completion, tokenize=False) == "12+34*5=182<eos>"
     # One token per character, and decoding without special tokens gives back the bare answer.

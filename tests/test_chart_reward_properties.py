@@ -171,7 +171,7 @@ def test_accuracy_reward_is_zero_or_one(completions_and_labels):
 def test_length_think_reward_stays_in_quarter_steps_up_to_two_and_a_half(completions):
     rewards = length_think_reward(completions)
     assert len(rewards) == len(completions)
-    assert_in_range("length_think", rewards)
+    assert_in_range("length_think_reward", rewards)
     assert all((reward * 4).is_integer() for reward in rewards)
 
 
@@ -197,7 +197,7 @@ def test_table_style_reward_stays_in_range_and_leaves_the_truth_alone(completion
     kept = copy.deepcopy(tables)
     rewards = table_style_reward(completions, table=tables)
     assert len(rewards) == len(completions)
-    assert_in_range("table_style", rewards)
+    assert_in_range("table_style_reward", rewards)
     assert all(reward is None for reward, expected in zip(rewards, tables, strict=True) if expected is None)
     assert repr(tables) == repr(kept)  # repr, because NaN != NaN
 
@@ -220,7 +220,7 @@ def test_process_style_reward_stays_between_zero_and_one(completions_and_reasoni
     completions, reasoning = completions_and_reasoning
     rewards = process_style_reward(completions, reasoning=reasoning)
     assert len(rewards) == len(completions)
-    assert_in_range("process_style", rewards)
+    assert_in_range("process_style_reward", rewards)
     assert all(reward is None for reward, expected in zip(rewards, reasoning, strict=True) if expected is None)
 
 
@@ -230,7 +230,7 @@ def test_every_registered_reward_without_its_column_never_raises(completions):
     for name, reward in REWARD_FUNCTIONS.items():
         rewards = reward(completions, prompts=[""] * len(completions), trainer_state=None)
         assert len(rewards) == len(completions)
-        if name in {"format", "length_think", "num_token"}:
+        if name in {"format_reward", "length_think_reward", "num_token_reward"}:
             assert_in_range(name, rewards)
         else:
             assert rewards == [None] * len(completions)

@@ -8,6 +8,7 @@ import huggingface_hub.constants
 import pytest
 
 from rlvr.errors import UserError
+from rlvr.tasks.base import select_rewards
 from rlvr.tasks.chart import answers as answers_module
 from rlvr.tasks.chart import prompts as prompts_module
 from rlvr.tasks.chart import rewards as rewards_module
@@ -22,9 +23,9 @@ from rlvr.tasks.chart.rewards import (
     length_think_reward,
     num_token_reward,
     process_style_reward,
-    resolve_reward_functions,
     table_style_reward,
 )
+from rlvr.tasks.chart.task import TASK as CHART_TASK
 
 TRUE_TABLE = {"columns": ["Year", "Sales"], "rows": [["2019", "10"], ["2020", "12"]]}
 TABLE_JSON = '{"columns": ["Year", "Sales"], "rows": [["2019", "10"], ["2020", "12"]]}'
@@ -320,11 +321,17 @@ def test_rewards_accept_every_argument_trl_passes():
         "query": ["Which year?"],
     }
     rewards = {name: reward(completions=[STRUCTURED], **trl_arguments) for name, reward in REWARD_FUNCTIONS.items()}
-    expected = {"format": 2.0, "accuracy": 1.0, "length_think": 1.5, "num_token": 2.0, "chart_type": 1.0}
+    expected = {
+        "format_reward": 2.0,
+        "accuracy_reward": 1.0,
+        "length_think_reward": 1.5,
+        "num_token_reward": 2.0,
+        "chart_type_reward": 1.0,
+    }
     for name, value in expected.items():
         assert rewards[name] == [value]
-    assert rewards["table_style"] == [2.25]
-    assert rewards["process_style"][0] == pytest.approx(1.0, abs=1e-3)
+    assert rewards["table_style_reward"] == [2.25]
+    assert rewards["process_style_reward"][0] == pytest.approx(1.0, abs=1e-3)
 
 
 # Registry
@@ -332,51 +339,44 @@ def test_rewards_accept_every_argument_trl_passes():
 
 def test_registry_lists_the_seven_rewards_in_order():
     assert list(REWARD_FUNCTIONS) == [
-        "format",
-        "accuracy",
-        "length_think",
-        "num_token",
-        "chart_type",
-        "table_style",
-        "process_style",
+        "format_reward",
+        "accuracy_reward",
+        "length_think_reward",
+        "num_token_reward",
+        "chart_type_reward",
+        "table_style_reward",
+        "process_style_reward",
     ]
     assert list(REWARD_RANGES) == list(REWARD_FUNCTIONS)
-    assert all(function.__name__ == f"{name}_reward" for name, function in REWARD_FUNCTIONS.items())
+    assert all(function.__name__ == name for name, function in REWARD_FUNCTIONS.items())
 
 
-def test_resolve_defaults_to_all_rewards_with_weight_one():
-    functions, weights = resolve_reward_functions(None, None)
-    assert functions == list(REWARD_FUNCTIONS.values())
-    assert weights == [1.0] * 7
+def test_selection_defaults_to_all_seven_with_weight_one():
+    selection = select_rewards(CHART_TASK, None, None, needs_correctness=True)
+    assert selection.functions == list(REWARD_FUNCTIONS.values())
+    assert selection.weights == [1.0] * 7
 
 
-def test_resolve_keeps_the_given_order_and_weights():
-    functions, weights = resolve_reward_functions(["accuracy", "format"], [2, 0.5])
-    assert functions == [accuracy_reward, format_reward]
-    assert weights == [2.0, 0.5]
-
-
-def test_resolve_also_takes_the_function_names_trl_logs():
-    functions, _ = resolve_reward_functions(["table_style_reward", "process_style"])
-    assert functions == [table_style_reward, process_style_reward]
+def test_selection_keeps_order_and_weights_and_adds_the_verifiable_reward_at_weight_zero():
+    selection = select_rewards(CHART_TASK, ["format_reward"], [0.5], needs_correctness=True)
+    assert selection.names == ["format_reward", "accuracy_reward"]
+    assert selection.functions == [format_reward, accuracy_reward]
+    assert selection.weights == [0.5, 0.0]
 
 
 @pytest.mark.parametrize(
     ("names", "weights", "message"),
     [
-        (["accuracy", "speed"], None, "'speed'.*format, accuracy, length_think"),
-        ([], None, "no reward functions"),
-        (["accuracy", "accuracy"], None, "more than once: accuracy"),
-        (["accuracy", "accuracy_reward"], None, "more than once: accuracy"),
-        (["accuracy", "format"], [1.0], "1 reward weights for 2"),
-        (["accuracy"], [math.inf], "not finite"),
-        (["accuracy"], [math.nan], "not finite"),
-        (["accuracy"], ["heavy"], "not a number"),
+        (["accuracy_reward", "speed"], None, "speed for task chart; valid: format_reward, accuracy_reward"),
+        (["accuracy_reward", "accuracy_reward"], None, "names a reward twice"),
+        (["accuracy_reward", "format_reward"], [1.0], "1 values for 2"),
+        (["accuracy_reward"], [math.inf], "finite"),
+        (["accuracy_reward"], [math.nan], "finite"),
     ],
 )
-def test_resolve_rejects_bad_choices(names, weights, message):
+def test_selection_rejects_bad_choices(names, weights, message):
     with pytest.raises(UserError, match=message):
-        resolve_reward_functions(names, weights)
+        select_rewards(CHART_TASK, names, weights, needs_correctness=True)
 
 
 # Finding the similarity model

@@ -19,22 +19,19 @@ import torch
 
 import generate_samples
 from evaluation.pass_at_k import main as pass_at_k_main
-from evaluation.pass_at_k import read_samples_file
-from rlvr.errors import UserError
-from rlvr.evaluation.sampling import (
-    DATASET_SEED,
+from evaluation.samples_file import answer_for_json, problem_record, read_samples_file
+from evaluation.sampling import (
     ProgressWriter,
     SamplingSettings,
-    answer_for_json,
     draw_samples,
-    load_checkpoint,
-    problem_record,
     progress_path_for,
     read_progress,
 )
+from rlvr.errors import UserError
 from rlvr.generation import encode_prompts, generate_completions, tokenizer_of
+from rlvr.models.checkpoints import load_checkpoint
 from rlvr.models.registry import load_model, load_processor, resolve_model
-from rlvr.tasks import get_task
+from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 from rlvr.tasks.base import score_completions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +84,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def chart_rows() -> list[dict]:
-    dataset = CHART.load_dataset("synthetic", "test", None, 2, DATASET_SEED)
+    dataset = CHART.load_dataset("synthetic", "test", None, 2, HELD_OUT_DATASET_SEED)
     return [dataset[index] for index in range(len(dataset))]
 
 

@@ -19,10 +19,12 @@ from trl import GRPOConfig
 
 from experiments.policy_entropy import mean_token_entropy
 from rlvr.generation import encode_prompts
-from rlvr.models.toy import tiny_arith_model_path
+from rlvr.models.tiny import tiny_arith_model_path
 from rlvr.tasks import get_task
 from rlvr.tasks.arithmetic.problems import generate_problems
-from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
+from trainers.builders import objective_config
+from trainers.config import RunConfig
+from trainers.decomposed_trainer import DecomposedGRPOTrainer
 
 TASK = get_task("arithmetic")
 # Two groups of four samples: 12+34*5 = 182 and 7+8*9 = 79; the wrong ones are typical slips.
@@ -65,7 +67,7 @@ def make_trainer(mode: str, model, tokenizer, output_dir, **config) -> Decompose
         args=GRPOConfig(output_dir=str(output_dir), **settings),
         train_dataset=dataset,
         processing_class=tokenizer,
-        objective=ObjectiveConfig(mode=mode, correctness_reward=TASK.correctness_reward),
+        objective=objective_config(RunConfig(mode=mode), TASK.correctness_reward),
     )
 
 

@@ -122,28 +122,28 @@ def test_bad_input_gives_one_clear_line(flags, message, tmp_path):
 
 
 def test_config_file_values_apply_and_the_command_line_wins(tmp_path):
-    from rlvr.training.arguments import parse_training_args
+    from trainers.config import parse_run_config
 
     config = tmp_path / "run.yaml"
     config.write_text("mode: nsr\nlambda-psr: 0.3\nlearning_rate: 2.0e-6\nvlm-name: tiny-text\n")
-    args = parse_training_args(["--config", str(config), "--lambda-psr", "0.5"])
+    args = parse_run_config(["--config", str(config), "--lambda-psr", "0.5"])
     assert (args.mode, args.lambda_psr, args.learning_rate, args.model) == ("nsr", 0.5, 2e-6, "tiny-text")
 
 
 def test_boolean_flags_are_real_flags():
-    from rlvr.training.arguments import parse_training_args
+    from trainers.config import parse_run_config
 
-    assert parse_training_args([]).lora is True
-    assert parse_training_args(["--no-lora"]).lora is False
-    assert parse_training_args(["--disable-gradient-checkpointing"]).disable_gradient_checkpointing is True
+    assert parse_run_config([]).lora is True
+    assert parse_run_config(["--no-lora"]).lora is False
+    assert parse_run_config(["--disable-gradient-checkpointing"]).disable_gradient_checkpointing is True
 
 
-def test_default_output_dir_follows_the_original_layout():
-    from rlvr.training.arguments import parse_training_args
-    from rlvr.training.setup import output_dir_for, run_name_for
+def test_default_output_dir_names_model_task_dataset_mode_and_seed():
+    from trainers.config import parse_run_config
+    from trainers.setup import run_name_for
 
-    nsr = parse_training_args(["--mode", "nsr", "--vlm-name", "qwen2-5-3b"])
-    assert output_dir_for(nsr) == "grpo-start-ckpts/qwen2-5-3b-prm-large-train-v2-nsr-2025"
-    grpo = parse_training_args(["--vlm-name", "qwen2-5-3b", "--seed", "7", "--subset-size", "100"])
-    assert output_dir_for(grpo) == "grpo-start-ckpts/qwen2-5-3b-prm-large-train-v2-7"
-    assert run_name_for(grpo, "evochart") == "grpo-qwen2-5-3b-evochart-100-7"
+    nsr = parse_run_config(["--mode", "nsr", "--vlm-name", "qwen2-5-3b"])
+    assert nsr.output_dir == "grpo-start-ckpts/qwen2-5-3b-chart-synthetic-nsr-2025"
+    grpo = parse_run_config(["--vlm-name", "qwen2-5-3b", "--seed", "7", "--subset-size", "100", "--task", "countdown"])
+    assert grpo.output_dir == "grpo-start-ckpts/qwen2-5-3b-countdown-synthetic-grpo-7"
+    assert run_name_for(grpo) == "grpo-qwen2-5-3b-synthetic-100-7"

@@ -51,7 +51,7 @@ def test_no_group_mean_and_no_std_scaling():
 
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="grpo"):
-        decomposed_advantages(torch.tensor(MIXED), "grpo")
+        decomposed_advantages(torch.tensor(MIXED), "grpo", 0.1)
 
 
 def reward_matrix(rows: list[list[float]]) -> torch.Tensor:
@@ -116,7 +116,7 @@ def test_filtering_rewards_before_group_normalisation_trains_grpo(mode, pattern)
     grpo = trl_group_normalised_advantages(accuracy, num_generations=4)
     filtered = trl_group_normalised_advantages(notes_reward_filter(accuracy, mode), num_generations=4)
     torch.testing.assert_close(filtered, grpo, atol=1e-3, rtol=1e-3)
-    ours, _ = decomposed_advantages(accuracy.bool(), mode)
+    ours, _ = decomposed_advantages(accuracy.bool(), mode, 0.1)
     assert not torch.allclose(ours, grpo, atol=1e-2), "the decomposed objective must differ from GRPO"
 
 

@@ -17,11 +17,10 @@ from evaluation.pass_at_k import (
     compute_results,
     format_comparison_table,
     load_results,
-    load_samples,
     main,
     pass_at_k,
-    read_samples_file,
 )
+from evaluation.samples_file import load_samples, read_samples_file
 from rlvr.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,6 @@ from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 
 from evaluation.plotting import (
-    KNOWN_METHOD_STYLES,
-    assign_styles,
     main,
     plot_bars,
     plot_dataset_grid,
@@ -23,6 +21,7 @@ from evaluation.plotting import (
     save_figure,
 )
 from rlvr.errors import UserError
+from rlvr.methods import KNOWN_METHOD_STYLES, assign_styles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "evaluation" / "plotting.py"

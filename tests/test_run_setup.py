@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr.training.setup import find_resume_checkpoint, setup_reporting
+from trainers.setup import find_resume_checkpoint, setup_reporting
 
 
 @pytest.fixture

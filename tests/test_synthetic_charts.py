@@ -11,7 +11,7 @@ import pytest
 from PIL import Image as PILImage
 
 from rlvr.errors import UserError
-from rlvr.tasks.chart.datasets import CHART_ROW_FEATURES
+from rlvr.tasks.chart.schema import CHART_ROW_FEATURES
 from rlvr.tasks.chart.synthetic import CHART_TYPES, IMAGE_PIXELS, QUESTION_TYPES, generate_synthetic_charts
 
 SERIES = r"(?: in the (?P<series>.+) series)?\?$"

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from rlvr.methods import RL_MODES
 from rlvr.tasks import get_task
-from rlvr.training.arguments import parse_training_args
+from trainers.config import parse_run_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO_ROOT / "configs").glob("*.yaml"))
-PAPER_MODES = ("grpo", "psr", "nsr", "w-reinforce")
+PAPER_MODES = RL_MODES
 CORRECTNESS_REWARD = {"countdown": "countdown_accuracy_reward", "math": "math_accuracy_reward"}
 
 
@@ -34,14 +35,14 @@ def test_the_paper_recipes_and_a_countdown_recipe_exist():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[path.name for path in CONFIGS])
 def test_every_recipe_parses_with_valid_keys_dataset_and_prompt_style(path):
-    args = parse_training_args(["--config", str(path)])  # an unknown key would be a UserError
+    args = parse_run_config(["--config", str(path)])  # an unknown key would be a UserError
     task = get_task(args.task)
     assert args.dataset_name is None or args.dataset_name in task.dataset_names
     assert args.prompt_style is None or args.prompt_style in task.prompt_styles
 
 
 def test_the_countdown_recipe_uses_the_paper_objective_settings():
-    args = parse_training_args(["--config", str(REPO_ROOT / "configs" / "countdown-nsr.yaml")])
+    args = parse_run_config(["--config", str(REPO_ROOT / "configs" / "countdown-nsr.yaml")])
     assert (args.mode, args.task, args.dataset_name, args.prompt_style) == (
         "nsr", "countdown", "countdown-tasks-3to4", "think"
     )  # fmt: skip
@@ -51,7 +52,7 @@ def test_the_countdown_recipe_uses_the_paper_objective_settings():
 
 @pytest.mark.parametrize("mode", PAPER_MODES)
 def test_paper_math_recipes_hold_the_paper_settings(mode):
-    args = parse_training_args(["--config", str(REPO_ROOT / "configs" / f"paper-math-{mode}.yaml")])
+    args = parse_run_config(["--config", str(REPO_ROOT / "configs" / f"paper-math-{mode}.yaml")])
     assert (args.mode, args.task, args.dataset_name, args.model) == (mode, "math", "math", "qwen2.5-math-7b")
     assert args.learning_rate == 1e-6 and args.lr_scheduler_type == "constant"
     assert args.num_generations == 8 and args.temperature == 1.0 and args.max_completion_length == 3072
@@ -62,7 +63,7 @@ def test_paper_math_recipes_hold_the_paper_settings(mode):
 
 def test_the_command_line_wins_over_a_recipe():
     path = REPO_ROOT / "configs" / "paper-math-nsr.yaml"
-    args = parse_training_args(["--config", str(path), "--mode", "psr", "--vlm-name", "tiny-text", "--lora"])
+    args = parse_run_config(["--config", str(path), "--mode", "psr", "--vlm-name", "tiny-text", "--lora"])
     assert (args.mode, args.model, args.lora) == ("psr", "tiny-text", True)
     assert args.learning_rate == 1e-6  # the rest still comes from the file
 

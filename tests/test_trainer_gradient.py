@@ -15,7 +15,9 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig
 
-from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
+from trainers.builders import objective_config
+from trainers.config import RunConfig
+from trainers.decomposed_trainer import DecomposedGRPOTrainer
 
 CORRECT = torch.tensor([True, False, False, True])
 LAMBDA = 0.1
@@ -49,7 +51,7 @@ def make_trainer(mode: str, model_path, output_dir) -> DecomposedGRPOTrainer:
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,
-        objective=ObjectiveConfig(mode=mode, lambda_psr=LAMBDA),
+        objective=objective_config(RunConfig(mode=mode, lambda_psr=LAMBDA), "accuracy_reward"),
     )
     trainer.current_gradient_accumulation_steps = 1
     trainer.model.train()
@@ -163,5 +165,5 @@ def test_decomposed_modes_refuse_a_sequence_mean_loss(tiny_text_path, tmp_path):
             args=config,
             train_dataset=dataset,
             processing_class=AutoTokenizer.from_pretrained(tiny_text_path),
-            objective=ObjectiveConfig(mode="nsr"),
+            objective=objective_config(RunConfig(mode="nsr"), "accuracy_reward"),
         )

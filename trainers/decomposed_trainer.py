@@ -18,7 +18,8 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from trainers.objectives import DECOMPOSED_MODES, RL_MODES, decomposed_advantages, sample_correctness
+from rlvr.methods import DECOMPOSED_MODES, RL_MODES
+from trainers.objectives import decomposed_advantages, sample_correctness
 
 # Loss types whose normaliser is a token count over the loss mask, so that dropped samples leave the denominator.
 TOKEN_MEAN_LOSS_TYPES = ("dapo", "bnpo")
@@ -31,11 +32,12 @@ TRL_METHODS_WE_OVERRIDE = ("_calculate_rewards", "_generate_and_score_completion
 class ObjectiveConfig:
     """Which objective to train and how a sample counts as correct."""
 
-    mode: str = "grpo"
-    lambda_psr: float = 0.1
-    reward_threshold: float = 0.5
-    split_on: str = "accuracy"
-    correctness_reward: str = "accuracy_reward"
+    mode: str
+    lambda_psr: float
+    reward_threshold: float
+    split_on: str
+    correctness_reward: str
+    fixed_updates_per_rollout: bool
 
     def __post_init__(self) -> None:
         if self.mode not in RL_MODES:

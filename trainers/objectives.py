@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import torch
 
-RL_MODES = ("grpo", "psr", "nsr", "w-reinforce")
-DECOMPOSED_MODES = ("psr", "nsr", "w-reinforce")
 SPLIT_ON_CHOICES = ("accuracy", "total")
 
 
@@ -36,9 +34,7 @@ def sample_advantages(mode: str, lambda_psr: float) -> tuple[float | None, float
     return table[mode]
 
 
-def decomposed_advantages(
-    correct: torch.Tensor, mode: str, lambda_psr: float = 0.1
-) -> tuple[torch.Tensor, torch.Tensor]:
+def decomposed_advantages(correct: torch.Tensor, mode: str, lambda_psr: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample advantages and the mask of samples that stay in the loss.
 
     Args:
@@ -51,7 +47,7 @@ def decomposed_advantages(
         advantage 0 and keep False.
 
     Example:
-        >>> advantages, keep = decomposed_advantages(torch.tensor([True, False, False]), "nsr")
+        >>> advantages, keep = decomposed_advantages(torch.tensor([True, False, False]), "nsr", 0.1)
         >>> advantages.tolist(), keep.tolist()
         ([0.0, -1.0, -1.0], [False, True, True])
     """

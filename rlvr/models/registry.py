@@ -13,8 +13,14 @@ from pathlib import Path
 import torch
 
 from rlvr.errors import UserError
-from rlvr.models.tiny import TINY_TEXT_NAME, TINY_VL_NAME, tiny_text_model_path, tiny_vl_model_path
-from rlvr.models.toy import TINY_ARITH_NAME, tiny_arith_model_path
+from rlvr.models.tiny import (
+    TINY_ARITH_NAME,
+    TINY_TEXT_NAME,
+    TINY_VL_NAME,
+    tiny_arith_model_path,
+    tiny_text_model_path,
+    tiny_vl_model_path,
+)
 
 MODEL_ALIASES = {
     # The original chart script's names.

@@ -7,6 +7,10 @@ import importlib
 from rlvr.errors import UserError
 from rlvr.tasks.base import Task
 
+# The held-out problems must not move when a run's --seed changes (the seed of the synthetic charts and of a subset):
+# runs compared at different seeds are then scored on the same problems.
+HELD_OUT_DATASET_SEED = 2025
+
 TASK_MODULES = {
     "arithmetic": "rlvr.tasks.arithmetic.task",
     "chart": "rlvr.tasks.chart.task",

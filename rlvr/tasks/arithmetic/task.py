@@ -1,6 +1,6 @@
 """The arithmetic toy task: the prompt is ``12+34*5=``, the completion is the number, ``182``.
 
-Made for the tiny-arith model (rlvr/models/toy.py), whose character tokenizer knows digits and ``+-*=`` only.
+Made for the tiny-arith model (rlvr/models/tiny.py), whose character tokenizer knows digits and ``+-*=`` only.
 Rows: ``expression`` (str) and ``answer`` (int). The one dataset, ``synthetic``, is generated here (problems.py):
 20,000 train and 500 test problems by default, ``--subset-size`` draws another number.
 """

@@ -23,26 +23,12 @@ import numpy as np
 
 from rlvr.data.local import load_local_dataset
 from rlvr.errors import UserError
+from rlvr.tasks.chart.schema import CHART_ROW_FEATURES, TEXT_FEATURES
+from rlvr.tasks.chart.synthetic import DEFAULT_SPLIT_SIZES, generate_synthetic_charts
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SEED = 2025
-TABLE_FEATURE = {
-    "columns": datasets.List(datasets.Value("string")),
-    "rows": datasets.List(datasets.List(datasets.Value("string"))),
-}
-TEXT_FEATURES = datasets.Features(
-    {
-        "query": datasets.Value("string"),
-        "label": datasets.Value("string"),
-        "chart_type": datasets.Value("string"),
-        "table": TABLE_FEATURE,
-        "reasoning": datasets.Value("string"),
-        "question_type": datasets.Value("string"),
-        "dataset": datasets.Value("string"),
-    }
-)
-CHART_ROW_FEATURES = datasets.Features({"image": datasets.Image(mode="RGB"), **TEXT_FEATURES})
 # Schema fields filled from raw columns; "dataset" is the adapter name and "image" is handled apart.
 CONVERTED_FIELDS = ("query", "label", "chart_type", "table", "reasoning", "question_type")
 # Fields a row cannot be scored without: an empty one is an error, not a silent None.
@@ -180,8 +166,6 @@ class ChartDatasetSpec:
 
 
 def _generate_synthetic(num_rows: int | None, seed: int, split: str) -> datasets.Dataset:
-    # Imported here because synthetic.py imports the row schema from this module.
-    from rlvr.tasks.chart.synthetic import DEFAULT_SPLIT_SIZES, generate_synthetic_charts
 
     if split not in DEFAULT_SPLIT_SIZES:
         raise UserError(f"synthetic: unknown split {split!r}; choose one of {', '.join(DEFAULT_SPLIT_SIZES)}")

@@ -17,7 +17,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 
-from rlvr.errors import UserError
 from rlvr.tasks.chart.answers import extract_answer, parse_number, relaxed_match
 from rlvr.tasks.chart.similarity import cosine_similarities
 from rlvr.tasks.completions import completion_text
@@ -305,71 +304,26 @@ def process_style_reward(completions: list, reasoning: list | None = None, **kwa
     return rewards
 
 
+# The registry, keyed by function name: the name --reward-funcs takes is the one TRL logs as rewards/<name>/mean.
 REWARD_FUNCTIONS: dict[str, Callable[..., list[float | None]]] = {
-    "format": format_reward,
-    "accuracy": accuracy_reward,
-    "length_think": length_think_reward,
-    "num_token": num_token_reward,
-    "chart_type": chart_type_reward,
-    "table_style": table_style_reward,
-    "process_style": process_style_reward,
+    function.__name__: function
+    for function in (
+        format_reward,
+        accuracy_reward,
+        length_think_reward,
+        num_token_reward,
+        chart_type_reward,
+        table_style_reward,
+        process_style_reward,
+    )
 }
 
 REWARD_RANGES: dict[str, tuple[float, float]] = {
-    "format": (0.0, 2.0),
-    "accuracy": (0.0, 1.0),
-    "length_think": (0.0, 2.5),
-    "num_token": (0.0, 2.0),
-    "chart_type": (0.0, 1.0),
-    "table_style": (0.0, 2.25),
-    "process_style": (0.0, 1.0),
+    "format_reward": (0.0, 2.0),
+    "accuracy_reward": (0.0, 1.0),
+    "length_think_reward": (0.0, 2.5),
+    "num_token_reward": (0.0, 2.0),
+    "chart_type_reward": (0.0, 1.0),
+    "table_style_reward": (0.0, 2.25),
+    "process_style_reward": (0.0, 1.0),
 }
-
-
-def _registry_name(name: str) -> str | None:
-    """The registry key for a short name ("accuracy") or a function name ("accuracy_reward")."""
-    if name in REWARD_FUNCTIONS:
-        return name
-    short_name = name.removesuffix("_reward")
-    return short_name if short_name in REWARD_FUNCTIONS else None
-
-
-def resolve_reward_functions(
-    names: list[str] | None = None, weights: list[float] | None = None
-) -> tuple[list[Callable[..., list[float | None]]], list[float]]:
-    """Look up reward functions by name (all seven when ``names`` is None) and check their weights (default 1).
-
-    A name is a registry key ("accuracy") or a function name ("accuracy_reward"), which is what TRL logs.
-
-    >>> functions, weights = resolve_reward_functions(["accuracy", "format_reward"], [1.0, 0.5])
-    >>> [function.__name__ for function in functions], weights
-    (['accuracy_reward', 'format_reward'], [1.0, 0.5])
-    """
-    given_names = list(REWARD_FUNCTIONS) if names is None else list(names)
-    valid_names = ", ".join(REWARD_FUNCTIONS)
-    if not given_names:
-        raise UserError(f"no reward functions chosen; choose from: {valid_names}")
-    unknown = [name for name in given_names if _registry_name(name) is None]
-    if unknown:
-        raise UserError(f"unknown reward function(s) {', '.join(map(repr, unknown))}; choose from: {valid_names}")
-    registry_names = [_registry_name(name) for name in given_names]
-    repeated = sorted({name for name in registry_names if registry_names.count(name) > 1})
-    if repeated:
-        raise UserError(f"reward function(s) given more than once: {', '.join(repeated)}")
-    functions = [REWARD_FUNCTIONS[name] for name in registry_names]
-    if weights is None:
-        return functions, [1.0] * len(functions)
-    if len(weights) != len(functions):
-        raise UserError(
-            f"got {len(weights)} reward weights for {len(functions)} reward functions; give one per function"
-        )
-    checked_weights = []
-    for weight in weights:
-        try:
-            value = float(weight)
-        except (TypeError, ValueError):
-            raise UserError(f"reward weight {weight!r} is not a number") from None
-        if not math.isfinite(value):
-            raise UserError(f"reward weight {weight!r} is not finite")
-        checked_weights.append(value)
-    return functions, checked_weights

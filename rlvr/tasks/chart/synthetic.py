@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image as PILImage
 
 from rlvr.errors import UserError
-from rlvr.tasks.chart.datasets import CHART_ROW_FEATURES
+from rlvr.tasks.chart.schema import CHART_ROW_FEATURES
 
 logger = logging.getLogger(__name__)
 

@@ -41,14 +41,11 @@ def _check_chart_rewards(reward_names: Sequence[str]) -> None:
         ensure_similarity_model_available()
 
 
-# Keyed by function name: the name --reward-funcs takes is the one TRL logs as rewards/<name>/mean.
-CHART_REWARDS = {function.__name__: function for function in REWARD_FUNCTIONS.values()}
-
 TASK = Task(
     name="chart",
     is_multimodal=True,
-    reward_functions=CHART_REWARDS,
-    default_reward_names=tuple(CHART_REWARDS),
+    reward_functions=REWARD_FUNCTIONS,
+    default_reward_names=tuple(REWARD_FUNCTIONS),
     correctness_reward="accuracy_reward",
     dataset_names=tuple(CHART_DATASETS),
     default_dataset="synthetic",

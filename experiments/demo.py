@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.methods import METHOD_LABELS, RL_MODES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RL_MODES = ("grpo", "psr", "nsr", "w-reinforce")
-METHOD_LABELS = {"sft": "SFT", "grpo": "GRPO", "psr": "PSR", "nsr": "NSR", "w-reinforce": "W-REINFORCE"}
 
 # Short answers keep CPU rollouts cheap: the direct prompt asks for <answer>...</answer> only.
 SHARED = ["--prompt-style", "direct", "--report-to", "none", "--no-lora", "--disable-gradient-checkpointing"]

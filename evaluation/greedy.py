@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,17 +16,33 @@ from rlvr.tasks.base import Task, score_completions
 EVAL_BATCH_SIZE = 8
 
 
-def evaluate_greedy(task: Task, model, processor, dataset: Dataset, args: argparse.Namespace, output_dir: str) -> dict:
+@dataclass(frozen=True)
+class GreedySettings:
+    """What names and decides a greedy evaluation."""
+
+    model: str
+    dataset_name: str
+    split: str
+    prompt_style: str
+    max_new_tokens: int
+    reward_threshold: float
+    max_examples: int | None
+    output_dir: str
+
+
+def evaluate_greedy(task: Task, model, processor, dataset: Dataset, settings: GreedySettings) -> dict:
+    """Greedy answers on ``dataset``, scored by relaxed accuracy and exact match; the report goes to
+    ``{output_dir}/eval-{dataset}-{split}.json``."""
     model.eval()
-    if args.max_eval_samples:
-        dataset = dataset.select(range(min(args.max_eval_samples, len(dataset))))
+    if settings.max_examples:
+        dataset = dataset.select(range(min(settings.max_examples, len(dataset))))
     examples = []
-    for start in tqdm(range(0, len(dataset), EVAL_BATCH_SIZE), desc=f"eval {args.dataset_name}"):
+    for start in tqdm(range(0, len(dataset), EVAL_BATCH_SIZE), desc=f"eval {settings.dataset_name}"):
         rows = [dataset[index] for index in range(start, min(start + EVAL_BATCH_SIZE, len(dataset)))]
-        encoded = encode_prompts(processor, task, rows, args.prompt_style, model.device)
-        completions = generate_completions(model, processor, encoded, max_new_tokens=args.max_completion_length)
+        encoded = encode_prompts(processor, task, rows, settings.prompt_style, model.device)
+        completions = generate_completions(model, processor, encoded, max_new_tokens=settings.max_new_tokens)
         for row, completion in zip(rows, completions, strict=True):
-            correct = score_completions(task, [completion], row, args.reward_threshold)[0]
+            correct = score_completions(task, [completion], row, settings.reward_threshold)[0]
             exact = task.exact_match(completion, row) if task.exact_match else correct
             examples.append(
                 {
@@ -39,21 +55,21 @@ def evaluate_greedy(task: Task, model, processor, dataset: Dataset, args: argpar
             )
     count = max(len(examples), 1)
     report = {
-        "dataset": args.dataset_name,
-        "split": args.split,
-        "model": args.model,
+        "dataset": settings.dataset_name,
+        "split": settings.split,
+        "model": settings.model,
         "num_examples": len(examples),
         "relaxed_accuracy": sum(example["relaxed_correct"] for example in examples) / count,
         "exact_match": sum(example["exact_correct"] for example in examples) / count,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "examples": examples,
     }
-    path = Path(output_dir) / f"eval-{args.dataset_name}-{args.split}.json"
+    path = Path(settings.output_dir) / f"eval-{settings.dataset_name}-{settings.split}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str))
     print(
-        f"EVAL {args.dataset_name}/{args.split}: relaxed accuracy {report['relaxed_accuracy']:.3f} | exact match "
-        f"{report['exact_match']:.3f} | {len(examples)} examples -> {path}",
+        f"EVAL {settings.dataset_name}/{settings.split}: relaxed accuracy {report['relaxed_accuracy']:.3f} | "
+        f"exact match {report['exact_match']:.3f} | {len(examples)} examples -> {path}",
         flush=True,
     )
     return report

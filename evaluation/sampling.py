@@ -9,11 +9,9 @@ written; reading drops such a line, so a restart redoes at most the problem that
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +19,10 @@ import torch
 
 from rlvr.errors import UserError
 from rlvr.generation import encode_prompts, generate_completions
-from rlvr.models.registry import ResolvedModel, load_model, load_processor, resolve_model
-from rlvr.tasks.base import Task, score_completions
+from rlvr.tasks.base import Task
 
 PROGRESS_FORMAT = "rlvr generate_samples progress 1"
 PROGRESS_SUFFIX = ".partial.jsonl"
-# The problems must not move when --seed changes (the seed of the synthetic charts and of a subset): runs
-# compared at different sampling seeds are then scored on the same problems.
-DATASET_SEED = 2025
 
 
 @dataclass(frozen=True)
@@ -64,71 +58,6 @@ def checkpoint_identity(checkpoint: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Loading a checkpoint
-
-
-@dataclass(frozen=True)
-class LoadedCheckpoint:
-    model: Any
-    processor: Any
-    adapter_base: str | None  # the base model named by a LoRA adapter, None for a full model
-
-
-def load_checkpoint(checkpoint: str, device: torch.device) -> LoadedCheckpoint:
-    """A full model (folder, hub id, short name) or a LoRA adapter folder merged into its base, in eval mode."""
-    resolved = resolve_model(checkpoint)
-    adapter_config = Path(resolved.source) / "adapter_config.json"
-    if adapter_config.is_file():
-        base = resolve_model(_adapter_base_name(adapter_config))
-        # A folder written by main.py also holds the processor; an adapter saved alone uses its base's.
-        has_processor = (adapter_config.parent / "tokenizer_config.json").is_file()
-        processor_source = resolved if has_processor else base
-        processor = _load_or_explain(load_processor, _like(processor_source, base), "processor")
-        model = _merge_adapter(_load_or_explain(load_model, base, "base model"), adapter_config.parent)
-        adapter_base = base.name
-    else:
-        processor = _load_or_explain(load_processor, resolved, "processor")
-        model = _load_or_explain(load_model, resolved, "model")
-        adapter_base = None
-    model.to(device)
-    model.eval()
-    return LoadedCheckpoint(model, processor, adapter_base)
-
-
-def _adapter_base_name(adapter_config: Path) -> str:
-    try:
-        base = json.loads(adapter_config.read_text(encoding="utf-8")).get("base_model_name_or_path")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
-        raise UserError(f"{adapter_config}: cannot read the adapter config ({error})") from None
-    if not isinstance(base, str) or not base:
-        raise UserError(f"{adapter_config}: no base_model_name_or_path, so the adapter's base model is unknown")
-    return base
-
-
-def _like(source: ResolvedModel, base: ResolvedModel) -> ResolvedModel:
-    # An adapter folder's processor is read with its base's kind (vision-language or not, tiny or not).
-    return ResolvedModel(source.name, source.source, base.is_vision_language, base.is_tiny)
-
-
-def _merge_adapter(base_model, adapter_folder: Path):
-    from peft import PeftModel
-
-    try:
-        adapted = PeftModel.from_pretrained(base_model, str(adapter_folder))
-    except (OSError, ValueError, KeyError, RuntimeError) as error:
-        raise UserError(f"cannot load the LoRA adapter in {adapter_folder}: {error}") from None
-    # Merged, generation runs at the speed of a plain model.
-    return adapted.merge_and_unload()
-
-
-def _load_or_explain(loader, model: ResolvedModel, what: str):
-    try:
-        return loader(model)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the {what} from {model.source}: {error}") from None
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # One problem
 
 
@@ -159,36 +88,6 @@ def draw_samples(
             max_new_tokens=settings.max_new_tokens,
         )
     return samples
-
-
-def problem_record(
-    task: Task, row: Mapping, problem_id: int, samples: list[str], settings: SamplingSettings
-) -> dict[str, Any]:
-    """One problem of the samples file, each sample marked by the reward that decides correctness in training."""
-    correct = score_completions(task, samples, row, settings.reward_threshold)
-    record: dict[str, Any] = {
-        "problem_id": problem_id,
-        "question": str(row[task.question_column]),
-        "answer": answer_for_json(row[task.answer_column]),
-        "samples": samples,
-        "correct": correct,
-        "num_correct": sum(correct),
-        "num_total": len(samples),
-    }
-    if isinstance(row.get("question_type"), str):
-        record["question_type"] = row["question_type"]
-    record["dataset"] = row["dataset"] if isinstance(row.get("dataset"), str) else settings.dataset
-    return record
-
-
-def answer_for_json(value: Any) -> str | int | float:
-    """The label as the task gives it (a countdown target stays an int); anything else a samples file cannot
-    hold as an answer (lists, None, true/false, NaN) as its text."""
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -292,19 +191,3 @@ class ProgressWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The samples file
-
-
-def write_samples_file(path: Path, settings: SamplingSettings, problems: list[dict[str, Any]]) -> None:
-    """The file pass_at_k.py reads, written through a temporary file so no reader sees half of it."""
-    metadata = {**settings.as_dict(), "num_problems": len(problems), "date": datetime.now(UTC).isoformat()}
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump({"metadata": metadata, "problems": problems}, handle, ensure_ascii=False, indent=1)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)

@@ -1,0 +1,75 @@
+"""Loading a trained checkpoint for generation: a full model (folder, hub id, short name) or a LoRA adapter folder
+merged into its base model, with the right processor."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rlvr.errors import UserError
+from rlvr.models.registry import ResolvedModel, load_model, load_processor, resolve_model
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    model: Any
+    processor: Any
+    adapter_base: str | None  # the base model named by a LoRA adapter, None for a full model
+
+
+def load_checkpoint(checkpoint: str, device: torch.device) -> LoadedCheckpoint:
+    """A full model (folder, hub id, short name) or a LoRA adapter folder merged into its base, in eval mode."""
+    resolved = resolve_model(checkpoint)
+    adapter_config = Path(resolved.source) / "adapter_config.json"
+    if adapter_config.is_file():
+        base = resolve_model(_adapter_base_name(adapter_config))
+        # A folder written by main.py also holds the processor; an adapter saved alone uses its base's.
+        has_processor = (adapter_config.parent / "tokenizer_config.json").is_file()
+        processor_source = resolved if has_processor else base
+        processor = _load_or_explain(load_processor, _like(processor_source, base), "processor")
+        model = _merge_adapter(_load_or_explain(load_model, base, "base model"), adapter_config.parent)
+        adapter_base = base.name
+    else:
+        processor = _load_or_explain(load_processor, resolved, "processor")
+        model = _load_or_explain(load_model, resolved, "model")
+        adapter_base = None
+    model.to(device)
+    model.eval()
+    return LoadedCheckpoint(model, processor, adapter_base)
+
+
+def _adapter_base_name(adapter_config: Path) -> str:
+    try:
+        base = json.loads(adapter_config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise UserError(f"{adapter_config}: cannot read the adapter config ({error})") from None
+    if not isinstance(base, str) or not base:
+        raise UserError(f"{adapter_config}: no base_model_name_or_path, so the adapter's base model is unknown")
+    return base
+
+
+def _like(source: ResolvedModel, base: ResolvedModel) -> ResolvedModel:
+    # An adapter folder's processor is read with its base's kind (vision-language or not, tiny or not).
+    return ResolvedModel(source.name, source.source, base.is_vision_language, base.is_tiny)
+
+
+def _merge_adapter(base_model, adapter_folder: Path):
+    from peft import PeftModel
+
+    try:
+        adapted = PeftModel.from_pretrained(base_model, str(adapter_folder))
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise UserError(f"cannot load the LoRA adapter in {adapter_folder}: {error}") from None
+    # Merged, generation runs at the speed of a plain model.
+    return adapted.merge_and_unload()
+
+
+def _load_or_explain(loader, model: ResolvedModel, what: str):
+    try:
+        return loader(model)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the {what} from {model.source}: {error}") from None

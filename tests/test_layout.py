@@ -1,0 +1,60 @@
+"""The layout rule: scripts -> stages (trainers, evaluation, experiments) -> domain (rlvr); no sys.path edits."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("trainers", "evaluation", "experiments")
+DOMAIN = "rlvr"
+SCRIPTS = ("main.py", "generate_samples.py", "monitor_training.py")
+
+
+def project_imports(path: Path) -> set[str]:
+    """Top-level project packages a file imports, at module level or inside functions (not TYPE_CHECKING-only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & {*STAGES, DOMAIN, *(script.removesuffix(".py") for script in SCRIPTS)}
+
+
+def python_files(folder: str) -> list[Path]:
+    return sorted((REPO_ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", python_files(DOMAIN), ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_the_domain_imports_no_stage_and_no_script(path):
+    assert project_imports(path) <= {DOMAIN}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [path for stage in STAGES for path in python_files(stage)],
+    ids=lambda path: str(path.relative_to(REPO_ROOT)),
+)
+def test_a_stage_imports_only_itself_and_the_domain(path):
+    own_stage = path.relative_to(REPO_ROOT).parts[0]
+    assert project_imports(path) <= {own_stage, DOMAIN}
+
+
+def test_no_file_edits_sys_path():
+    folders = (DOMAIN, *STAGES)
+    files = [REPO_ROOT / script for script in SCRIPTS] + [path for folder in folders for path in python_files(folder)]
+    offenders = [str(path.relative_to(REPO_ROOT)) for path in files if "sys.path" in path.read_text(encoding="utf-8")]
+    assert offenders == []
+
+
+def test_the_project_imports_from_outside_the_repository(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import evaluation.pass_at_k, experiments.demo, trainers.config, rlvr.tasks, main, generate_samples"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -1,0 +1,77 @@
+"""Build the TRL trainer for a mode: the decomposed GRPO trainer for RL modes, SFTTrainer for the warm start."""
+
+from __future__ import annotations
+
+from datasets import Dataset
+
+from rlvr.errors import UserError
+from rlvr.tasks.base import RewardSelection, Task, add_prompts
+from trainers.config import RunConfig
+from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
+from trainers.setup import build_grpo_config, build_lora_config, check_batch_geometry, common_trainer_kwargs
+
+
+def objective_config(config: RunConfig, correctness_reward: str) -> ObjectiveConfig:
+    """The objective part of the run's configuration, as the trainer takes it."""
+    return ObjectiveConfig(
+        mode=config.mode,
+        lambda_psr=config.lambda_psr,
+        reward_threshold=config.reward_threshold,
+        split_on=config.split_on,
+        correctness_reward=correctness_reward,
+        fixed_updates_per_rollout=config.fixed_updates_per_rollout,
+    )
+
+
+def build_trainer(
+    config: RunConfig,
+    task: Task,
+    model,
+    processor,
+    dataset: Dataset,
+    rewards: RewardSelection,
+    run_name: str,
+    report_to: list[str],
+):
+    """SFTTrainer for ``--mode sft``, DecomposedGRPOTrainer for the RL modes; TRL's own checks as one line."""
+    peft_config = build_lora_config(config)
+    try:
+        if config.mode == "sft":
+            from trl import SFTConfig, SFTTrainer
+
+            sft_config = SFTConfig(
+                **common_trainer_kwargs(config, run_name, report_to), max_length=None if task.is_multimodal else 2048
+            )
+            return SFTTrainer(
+                model=model,
+                args=sft_config,
+                train_dataset=_sft_rows(task, dataset, config.prompt_style),
+                processing_class=processor,
+                peft_config=peft_config,
+            )
+        check_batch_geometry(config)
+        grpo_config = build_grpo_config(config, run_name, report_to)
+        grpo_config.reward_weights = rewards.weights
+        return DecomposedGRPOTrainer(
+            model=model,
+            reward_funcs=rewards.functions,
+            args=grpo_config,
+            train_dataset=add_prompts(task, dataset, config.prompt_style),
+            processing_class=processor,
+            peft_config=peft_config,
+            objective=objective_config(config, task.correctness_reward),
+        )
+    except ValueError as error:  # TRL's and our own configuration checks
+        raise UserError(str(error).splitlines()[0]) from error
+
+
+def _sft_rows(task: Task, dataset: Dataset, style: str) -> Dataset:
+    """Prompt-completion rows in TRL's conversational format; the loss covers the completion only."""
+
+    def to_example(row: dict) -> dict:
+        completion = [{"role": "assistant", "content": [{"type": "text", "text": task.sft_completion(row, style)}]}]
+        return {"prompt": task.build_prompt(row, style), "completion": completion}
+
+    keep = ["image"] if task.is_multimodal else []
+    drop = [column for column in dataset.column_names if column not in keep]
+    return dataset.map(to_example, remove_columns=drop, desc="sft examples")

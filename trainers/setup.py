@@ -1,0 +1,144 @@
+"""Run setup for main.py: output folder, run name, resume point, logging backend, TRL and LoRA configs."""
+
+from __future__ import annotations
+
+import netrc
+import os
+from pathlib import Path
+
+import torch
+
+from rlvr.errors import UserError
+from rlvr.files import write_json_atomically
+from trainers.config import RunConfig
+
+WANDB_PROJECT = "chartrl-nsr"
+RUN_CONFIG_FILE = "run_config.json"
+
+
+def run_name_for(config: RunConfig) -> str:
+    """{mode}-{model}-{dataset}-{size}-{seed}, size being the subset size or 'full'."""
+    size = str(config.subset_size) if config.subset_size else "full"
+    return f"{config.mode}-{config.model_tag}-{config.dataset_name}-{size}-{config.seed}"
+
+
+def find_resume_checkpoint(output_dir: str, no_resume: bool) -> str | None:
+    """The newest checkpoint-N of the run, unless the user asked to start over."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if no_resume or not Path(output_dir).is_dir():
+        return None
+    return get_last_checkpoint(output_dir)
+
+
+def write_run_config(config: RunConfig) -> None:
+    """Record the run's configuration beside its checkpoints; monitor_training.py reads the mode from it."""
+    write_json_atomically(Path(config.output_dir) / RUN_CONFIG_FILE, config.as_dict())
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+
+
+def _has_wandb_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators("api.wandb.ai") is not None
+    except (FileNotFoundError, netrc.NetrcParseError):
+        return False
+
+
+def setup_reporting(report_to: str) -> list[str]:
+    """The Trainer's report_to list. wandb without credentials runs offline, saying so once, never prompting."""
+    if report_to == "none":
+        return []
+    if report_to == "tensorboard":
+        return ["tensorboard"]
+    os.environ.setdefault("WANDB_PROJECT", WANDB_PROJECT)
+    if os.environ.get("WANDB_MODE") not in ("offline", "disabled") and not _has_wandb_credentials():
+        os.environ["WANDB_MODE"] = "offline"
+        if is_main_process():
+            print("wandb: no credentials found (WANDB_API_KEY or ~/.netrc); logging offline to ./wandb", flush=True)
+    return ["wandb"]
+
+
+def precision_flags() -> dict[str, bool]:
+    """bf16 where the GPU has it, fp16 where it does not (T4), fp32 on CPU."""
+    if not torch.cuda.is_available():
+        return {"bf16": False, "fp16": False}
+    bf16 = torch.cuda.is_bf16_supported()
+    return {"bf16": bf16, "fp16": not bf16}
+
+
+def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]) -> dict:
+    """The TrainingArguments fields shared by the GRPO and SFT configs."""
+    return {
+        "output_dir": config.output_dir,
+        "run_name": run_name,
+        "report_to": report_to,
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "learning_rate": config.learning_rate,
+        "lr_scheduler_type": config.lr_scheduler_type,
+        "warmup_steps": config.warmup,
+        "num_train_epochs": config.num_epochs,
+        "max_steps": config.max_steps,
+        "per_device_train_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "activation_checkpointing": not config.disable_gradient_checkpointing,
+        "logging_steps": config.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": config.save_steps,
+        "save_total_limit": config.save_total_limit,
+        "remove_unused_columns": False,
+        "dataloader_num_workers": 0,
+        **precision_flags(),
+    }
+
+
+def build_grpo_config(config: RunConfig, run_name: str, report_to: list[str]):
+    from trl import GRPOConfig
+
+    return GRPOConfig(
+        **common_trainer_kwargs(config, run_name, report_to),
+        num_generations=config.num_generations,
+        max_completion_length=config.max_completion_length,
+        temperature=config.temperature,
+        steps_per_generation=config.steps_per_generation,
+        num_iterations=config.num_iterations,
+        beta=config.beta,
+        entropy_coef=config.entropy_coef,
+        loss_type=config.loss_type,
+        epsilon=config.epsilon,
+        use_vllm=config.use_vllm,
+        log_completions=False,
+    )
+
+
+def build_lora_config(config: RunConfig):
+    """LoRA of the original script: r 8, alpha 16, dropout 0.05 on the attention and MLP projections."""
+    if not config.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        task_type="CAUSAL_LM",
+    )
+
+
+def check_batch_geometry(config: RunConfig) -> None:
+    """TRL needs the generation batch (in completions) to hold whole groups; say so before loading anything."""
+    steps = config.steps_per_generation or config.gradient_accumulation_steps
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    generation_batch = config.batch_size * steps * world
+    if generation_batch % config.num_generations:
+        raise UserError(
+            f"--batch-size ({config.batch_size}) x steps per generation ({steps}) x processes ({world}) = "
+            f"{generation_batch} completions per generation batch, not a multiple of --num-generations "
+            f"({config.num_generations})"
+        )
