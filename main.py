@@ -16,6 +16,7 @@ from rlvr.tasks import get_task
 from rlvr.tasks.base import select_rewards
 from trainers.builders import build_trainer
 from trainers.config import parse_run_config
+from trainers.geometry import batch_geometry, num_processes
 from trainers.setup import find_resume_checkpoint, run_name_for, setup_reporting, write_run_config
 
 
@@ -23,6 +24,7 @@ from trainers.setup import find_resume_checkpoint, run_name_for, setup_reporting
 def main(argv: list[str] | None = None) -> None:
     # Parse
     config = parse_run_config(argv)
+    geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     task = get_task(config.task)
     set_seed(config.seed)
 
@@ -60,11 +62,12 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     # Build trainer
-    trainer = build_trainer(
-        config, task, model, processor, dataset, rewards, run_name_for(config), setup_reporting(config.report_to)
-    )
+    run_name, report_to = run_name_for(config), setup_reporting(config.report_to)
+    trainer = build_trainer(config, task, model, processor, dataset, rewards, geometry, run_name, report_to)
     if trainer.accelerator.is_main_process:
         write_run_config(config)
+        if geometry is not None:
+            print(f"Batch geometry: {geometry.describe()}", flush=True)
 
     # Train (resuming from the newest checkpoint unless --no-resume)
     checkpoint = find_resume_checkpoint(config.output_dir, config.no_resume)

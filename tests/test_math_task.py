@@ -349,7 +349,18 @@ def test_prompts_are_plain_string_messages(style):
     messages = get_task("math").build_prompt({"problem": "What is $1+1$?"}, style)
     assert [message["role"] for message in messages] == ["system", "user"]
     assert all(isinstance(message["content"], str) for message in messages)
-    assert messages[1]["content"] == "What is $1+1$?" and r"\boxed{" in messages[0]["content"]
+    assert messages[1]["content"].startswith("What is $1+1$?")
+
+
+def test_the_boxed_style_is_the_official_code_layout():
+    messages = get_task("math").build_prompt({"problem": "What is $1+1$?"}, "boxed")
+    assert messages == [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {
+            "role": "user",
+            "content": "What is $1+1$?\nPlease reason step by step, and put your final answer within \\boxed{}.",
+        },
+    ]
 
 
 @pytest.mark.parametrize("style", ["boxed", "think"])

@@ -133,8 +133,10 @@ def test_batch_with_nothing_to_learn_gives_zero_loss_and_a_counted_metric(tiny_t
     loss = trainer._compute_loss(trainer.model, inputs)
     assert loss.item() == 0.0
     assert torch.isfinite(loss)
+    assert trainer._compact_rollout(inputs) == [None]  # the rollout's one update slot does nothing
     assert trainer._metrics["train"]["objective/empty_batch_frac"][-1] == 1.0
-    assert trainer.empty_batches == 1
+    assert trainer._metrics["train"]["objective/updates"][-1] == 0
+    assert trainer.empty_update_slots == 1
 
 
 def test_grpo_mode_keeps_trl_advantages(tiny_text_path, tmp_path):

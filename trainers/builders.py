@@ -8,7 +8,8 @@ from rlvr.errors import UserError
 from rlvr.tasks.base import RewardSelection, Task, add_prompts
 from trainers.config import RunConfig
 from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
-from trainers.setup import build_grpo_config, build_lora_config, check_batch_geometry, common_trainer_kwargs
+from trainers.geometry import BatchGeometry
+from trainers.setup import build_grpo_config, build_lora_config, common_trainer_kwargs
 
 
 def objective_config(config: RunConfig, correctness_reward: str) -> ObjectiveConfig:
@@ -30,6 +31,7 @@ def build_trainer(
     processor,
     dataset: Dataset,
     rewards: RewardSelection,
+    geometry: BatchGeometry | None,
     run_name: str,
     report_to: list[str],
 ):
@@ -49,8 +51,7 @@ def build_trainer(
                 processing_class=processor,
                 peft_config=peft_config,
             )
-        check_batch_geometry(config)
-        grpo_config = build_grpo_config(config, run_name, report_to)
+        grpo_config = build_grpo_config(config, geometry, run_name, report_to)
         grpo_config.reward_weights = rewards.weights
         return DecomposedGRPOTrainer(
             model=model,

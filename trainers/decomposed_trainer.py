@@ -3,10 +3,15 @@
 It changes only what it must (TRL 1.16.0, private methods, pinned in requirements.txt):
 - ``_calculate_rewards``: keep the gathered reward matrix, shape (num_samples_global, num_reward_funcs);
 - ``_generate_and_score_completions``: replace TRL's advantages by the table in ``trainers/objectives.py``, and take
-  dropped samples out of the loss mask and out of ``num_items_in_batch``.
+  dropped samples out of the loss mask and out of ``num_items_in_batch``;
+- ``_prepare_inputs``, ``training_step``, ``_clip_grad_norm``, ``create_scheduler``: in the decomposed modes the
+  rollout is compacted (trainers/rollout.py): kept samples fill the first update slots, dropped samples are neither
+  forwarded nor back-propagated, and slots left without a kept sample do nothing at all, so a rollout makes
+  ceil(kept / update size) optimizer updates as in the official code. ``--fixed-updates-per-rollout`` keeps TRL's
+  geometry (every slot steps, dropped samples ride along at zero weight).
 The loss mask travels as ``tool_mask``, which TRL multiplies into the loss mask only (the attention still sees the
 whole completion); ``num_items_in_batch`` is the token count the token-mean ("dapo") loss divides by.
-In ``grpo`` mode the advantages are TRL's own; only the objective metrics are added.
+In ``grpo`` mode the advantages and the geometry are TRL's own; only the objective metrics are added.
 """
 
 from __future__ import annotations
@@ -17,15 +22,34 @@ from typing import Any
 
 import torch
 from trl import GRPOTrainer
+from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
 from trainers.objectives import decomposed_advantages, sample_correctness
+from trainers.rollout import (
+    active_slot_layout,
+    kept_first_order,
+    loss_tokens,
+    micro_batches_needed,
+    place_in_slots,
+    take_rows,
+    updates_for,
+)
 
 # Loss types whose normaliser is a token count over the loss mask, so that dropped samples leave the denominator.
 TOKEN_MEAN_LOSS_TYPES = ("dapo", "bnpo")
 
 # The private TRL methods this trainer overrides or relies on; tests check the installed TRL still has them.
-TRL_METHODS_WE_OVERRIDE = ("_calculate_rewards", "_generate_and_score_completions", "_compute_loss", "log")
+TRL_METHODS_WE_OVERRIDE = (
+    "_calculate_rewards",
+    "_generate_and_score_completions",
+    "_prepare_inputs",
+    "training_step",
+    "_clip_grad_norm",
+    "create_scheduler",
+    "_compute_loss",
+    "log",
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +86,22 @@ class DecomposedGRPOTrainer(GRPOTrainer):
                 f"dropped samples leave the normaliser; got loss_type {self.loss_type!r}"
             )
         self._rewards_per_func: torch.Tensor | None = None
+        self._local_keep: torch.Tensor | None = None
         self._window_counts: Counter[str] = Counter()
-        self.empty_batches = 0
+        self.empty_update_slots = 0
+        # The compacted rollout: one entry per micro-step, None where the micro-step does nothing.
+        self._active_micro_steps: list[bool] = []
+        self._rollout_started_at: int | None = None
+        self._idle_update = False  # True from the last micro-step of an empty update slot until the next micro-step
+
+    @property
+    def compacts_rollouts(self) -> bool:
+        """Whether dropped samples leave the rollout (decomposed modes, unless --fixed-updates-per-rollout)."""
+        return self.objective.mode in DECOMPOSED_MODES and not self.objective.fixed_updates_per_rollout
+
+    @property
+    def update_slots_per_rollout(self) -> int:
+        return self.args.steps_per_generation // self.args.gradient_accumulation_steps
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
@@ -94,14 +132,17 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         if self.objective.mode in DECOMPOSED_MODES:
             advantages, keep = decomposed_advantages(correct, self.objective.mode, self.objective.lambda_psr)
             keep = keep & scorable
-            self._replace_advantages(output, advantages, keep)
+            self._local_keep = self._replace_advantages(output, advantages, keep)
         else:
             keep = scorable
             advantages = self.accelerator.gather(output["advantages"].float())
         self._record_metrics(mode, correct, scorable, keep, advantages, num_generations)
         return output
 
-    def _replace_advantages(self, output: dict[str, Any], advantages: torch.Tensor, keep: torch.Tensor) -> None:
+    def _replace_advantages(
+        self, output: dict[str, Any], advantages: torch.Tensor, keep: torch.Tensor
+    ) -> torch.Tensor:
+        """Write the objective's advantages and loss mask into this process's slice; return its keep mask."""
         local_size = output["completion_ids"].size(0)
         process_slice = slice(
             self.accelerator.process_index * local_size, (self.accelerator.process_index + 1) * local_size
@@ -119,6 +160,104 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         for _ in range(min(len(advantages), len(logged))):
             logged.pop()
         logged.extend(advantages.tolist())
+        return local_keep
+
+    # -----------------------------------------------------------------------------------------------------------
+    # The rollout's update geometry
+
+    def _prepare_inputs(self, generation_batch):
+        """One micro-batch of the current rollout; at a rollout's first micro-step, generate, score and arrange it."""
+        if not self.model.training:
+            return super()._prepare_inputs(generation_batch)
+        steps_per_rollout = self.args.steps_per_generation
+        starts_rollout = self._step % (steps_per_rollout * self.num_iterations) == 0
+        if self._buffered_inputs is None or (starts_rollout and self._rollout_started_at != self._step):
+            # training_step asks first, so a rollout whose first micro-step is idle is still generated; the
+            # Trainer's own call for the same micro-step must not generate again.
+            self._rollout_started_at = self._step
+            if self.compacts_rollouts:
+                scored = split_pixel_values_by_grid(self._generate_and_score_completions(generation_batch))
+                self._buffered_inputs = self._compact_rollout(scored)
+            else:
+                self._buffered_inputs = None
+                super()._prepare_inputs(generation_batch)
+                self._active_micro_steps = [True] * steps_per_rollout
+                self._record_geometry(self._buffered_inputs)
+        return self._buffered_inputs[self._step % steps_per_rollout]
+
+    def _compact_rollout(self, scored: dict[str, Any]) -> list[dict[str, Any] | None]:
+        """Kept samples into the first update slots; see trainers/rollout.py for the layout and why."""
+        if self._local_keep is None:
+            raise RuntimeError("the objective did not record which samples to keep")
+        batch_size, accumulation = self.args.per_device_train_batch_size, self.args.gradient_accumulation_steps
+        steps_per_rollout = self.args.steps_per_generation
+        local_needed = micro_batches_needed(int(self._local_keep.sum()), batch_size)
+        # Every process runs the same number of micro-batches (ZeRO-3 would hang otherwise): the most any needs.
+        needed = self.accelerator.gather(torch.tensor([local_needed], device=self.accelerator.device))
+        active = int(needed.max())
+        self._active_micro_steps = active_slot_layout(active, steps_per_rollout, accumulation)
+        arranged = take_rows(scored, kept_first_order(self._local_keep)[: active * batch_size])
+        micro_batches = [
+            take_rows(arranged, torch.arange(start, start + batch_size))
+            for start in range(0, active * batch_size, batch_size)
+        ]
+        slots = place_in_slots(
+            [unsplit_pixel_values_by_grid(batch) for batch in micro_batches], self._active_micro_steps
+        )
+        self._record_geometry(slots)
+        return slots
+
+    def _record_geometry(self, micro_batches: list[dict[str, Any] | None]) -> None:
+        """Per update slot: the kept tokens of all processes (the token-mean loss's normaliser), updates, empties."""
+        accumulation, steps_per_rollout = self.args.gradient_accumulation_steps, self.args.steps_per_generation
+        device = self.accelerator.device
+        local_tokens = torch.zeros(self.update_slots_per_rollout, device=device)
+        for index, batch in enumerate(micro_batches):
+            if batch is not None:
+                local_tokens[index // accumulation] += loss_tokens(batch).to(device)
+        slot_tokens = self.accelerator.reduce(local_tokens, reduction="sum")
+        for index, batch in enumerate(micro_batches):
+            if batch is not None and self.compacts_rollouts:
+                # TRL divides by num_items_in_batch * accumulation / steps_per_generation (and by the processes):
+                # this value makes that the kept tokens of this update slot, so each update is a token mean over
+                # its own tokens, however the kept samples fall across slots.
+                tokens = slot_tokens[index // accumulation] * steps_per_rollout / accumulation
+                batch["num_items_in_batch"] = tokens.to(batch["completion_mask"].device)
+        slots = self.update_slots_per_rollout
+        updates = updates_for(sum(self._active_micro_steps), accumulation) if self.compacts_rollouts else slots
+        empty = int((slot_tokens == 0).sum())
+        self.empty_update_slots += empty
+        self._metrics["train"]["objective/updates"].append(float(updates))
+        self._metrics["train"]["objective/empty_batch_frac"].append(empty / slots)
+        self._window_counts.update(updates=updates, update_slots=slots)
+
+    def training_step(self, model, inputs, num_items_in_batch):
+        """A micro-step; one with no kept sample in a compacted rollout does nothing at all."""
+        self._idle_update = False
+        if not (self.model.training and self.compacts_rollouts):
+            return super().training_step(model, inputs, num_items_in_batch)
+        self._prepare_inputs(inputs)
+        position = self._step % self.args.steps_per_generation
+        if self._active_micro_steps[position]:
+            return super().training_step(model, inputs, num_items_in_batch)
+        self._step += 1
+        if (position + 1) % self.args.gradient_accumulation_steps == 0:
+            # The Trainer steps the optimizer and scheduler after this micro-step; with nothing accumulated in the
+            # whole slot, neither may move (AdamW would still move every weight from its running moments).
+            self._idle_update = True
+            self.accelerator.gradient_state._set_sync_gradients(False)
+        return torch.zeros((), device=self.accelerator.device)
+
+    def _clip_grad_norm(self, model):
+        if self._idle_update:
+            return torch.zeros((), device=self.accelerator.device)
+        return super()._clip_grad_norm(model)
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        scheduler = super().create_scheduler(num_training_steps, optimizer)
+        if not isinstance(scheduler, _SkipsIdleUpdates):
+            self.lr_scheduler = _SkipsIdleUpdates(scheduler, self)
+        return self.lr_scheduler
 
     def _record_metrics(
         self,
@@ -141,10 +280,7 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         metrics["objective/groups_without_negative_frac"].append((~groups_incorrect.any(dim=1)).float().mean().item())
         kept_advantages = advantages[keep.to(advantages.device)]
         metrics["objective/mean_advantage"].append(kept_advantages.mean().item() if keep.any() else 0.0)
-        empty = not bool(keep.any())
-        metrics["objective/empty_batch_frac"].append(float(empty))
         if mode == "train":
-            self.empty_batches += int(empty)
             self._window_counts.update(
                 samples=num_samples,
                 kept=int(keep.sum()),
@@ -170,7 +306,8 @@ class DecomposedGRPOTrainer(GRPOTrainer):
             )
         else:
             body = f"{total} samples, {counts['positive']} correct"
-        return f"{name} [step {step}]: {body} | accuracy {accuracy:.2f} | empty batches {self.empty_batches}"
+        updates = f"updates {counts['updates']}/{counts['update_slots']} | empty slots {self.empty_update_slots}"
+        return f"{name} [step {step}]: {body} | accuracy {accuracy:.2f} | {updates}"
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         is_training_log = self.model.training and "loss" in logs and self._window_counts["samples"] > 0
@@ -179,3 +316,18 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         if is_training_log:
             self._window_counts.clear()
         super().log(logs, start_time)
+
+
+class _SkipsIdleUpdates:
+    """The Trainer's learning-rate scheduler, except that an idle update slot does not advance it."""
+
+    def __init__(self, scheduler, trainer: DecomposedGRPOTrainer) -> None:
+        self.scheduler = scheduler
+        self.trainer = trainer
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        if not self.trainer._idle_update:
+            self.scheduler.step(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.scheduler, name)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from rlvr.errors import UserError
 from rlvr.files import write_json_atomically
 from trainers.config import RunConfig
+from trainers.geometry import BatchGeometry, num_processes
 
 WANDB_PROJECT = "chartrl-nsr"
 RUN_CONFIG_FILE = "run_config.json"
@@ -91,27 +91,36 @@ def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]
         "save_strategy": "steps",
         "save_steps": config.save_steps,
         "save_total_limit": config.save_total_limit,
+        "weight_decay": config.weight_decay,
         "remove_unused_columns": False,
         "dataloader_num_workers": 0,
+        # Without CUDA, accelerate picks no process-group backend and then counts one process where DeepSpeed
+        # counts them all (ZeRO-3 then refuses its batch size, and every process thinks it is rank 0); gloo fixes
+        # both. GPU runs pick NCCL as before.
+        "ddp_backend": "gloo" if num_processes() > 1 and not torch.cuda.is_available() else None,
         **precision_flags(),
     }
 
 
-def build_grpo_config(config: RunConfig, run_name: str, report_to: list[str]):
+def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str, report_to: list[str]):
     from trl import GRPOConfig
 
+    trainer_kwargs = common_trainer_kwargs(config, run_name, report_to)
+    trainer_kwargs["per_device_train_batch_size"] = geometry.per_device_batch
+    trainer_kwargs["gradient_accumulation_steps"] = geometry.accumulation_steps
     return GRPOConfig(
-        **common_trainer_kwargs(config, run_name, report_to),
+        **trainer_kwargs,
         num_generations=config.num_generations,
         max_completion_length=config.max_completion_length,
         temperature=config.temperature,
-        steps_per_generation=config.steps_per_generation,
+        steps_per_generation=geometry.steps_per_generation,
         num_iterations=config.num_iterations,
         beta=config.beta,
         entropy_coef=config.entropy_coef,
         loss_type=config.loss_type,
         epsilon=config.epsilon,
         use_vllm=config.use_vllm,
+        vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
         log_completions=False,
     )
 
@@ -129,16 +138,3 @@ def build_lora_config(config: RunConfig):
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         task_type="CAUSAL_LM",
     )
-
-
-def check_batch_geometry(config: RunConfig) -> None:
-    """TRL needs the generation batch (in completions) to hold whole groups; say so before loading anything."""
-    steps = config.steps_per_generation or config.gradient_accumulation_steps
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    generation_batch = config.batch_size * steps * world
-    if generation_batch % config.num_generations:
-        raise UserError(
-            f"--batch-size ({config.batch_size}) x steps per generation ({steps}) x processes ({world}) = "
-            f"{generation_batch} completions per generation batch, not a multiple of --num-generations "
-            f"({config.num_generations})"
-        )

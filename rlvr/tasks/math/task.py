@@ -73,8 +73,10 @@ HUB_SOURCES = {
 }
 DATASET_NAMES = ("synthetic", *HUB_SOURCES)
 
-# The Qwen2.5-Math chain-of-thought instruction, which the paper's base model was trained with.
-BOXED_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
+# The paper's layout (the official code's rl_dataset.py): Qwen's default system turn, then the problem and the
+# Qwen2.5-Math chain-of-thought instruction in the user turn.
+BOXED_SYSTEM_PROMPT = "You are a helpful assistant."
+BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 THINK_SYSTEM_PROMPT = (
     "Solve the math problem. First reason step by step inside <think> </think>, then give the final answer "
     "inside <answer> </answer> as \\boxed{ANSWER}, for example <answer>\\boxed{\\frac{1}{2}}</answer>."
@@ -139,8 +141,9 @@ def _check_math_verify(reward_names: Sequence[str]) -> None:
 
 
 def build_math_prompt(row: dict, style: str) -> list[dict]:
-    """A system turn with the answer format, then the problem; both plain strings."""
-    return [{"role": "system", "content": SYSTEM_PROMPTS[style]}, {"role": "user", "content": row["problem"]}]
+    """A system turn, then the problem (followed, in the paper's boxed style, by the instruction); plain strings."""
+    problem = f"{row['problem']}\n{BOXED_INSTRUCTION}" if style == "boxed" else row["problem"]
+    return [{"role": "system", "content": SYSTEM_PROMPTS[style]}, {"role": "user", "content": problem}]
 
 
 def math_sft_completion(row: dict, style: str) -> str:
