@@ -234,8 +234,9 @@ class DecomposedGRPOTrainer(GRPOTrainer):
     def training_step(self, model, inputs, num_items_in_batch):
         """A micro-step; one with no kept sample in a compacted rollout does nothing at all."""
         self._idle_update = False
-        if not (self.model.training and self.compacts_rollouts):
+        if not self.compacts_rollouts:
             return super().training_step(model, inputs, num_items_in_batch)
+        model.train()  # as the Trainer's own training_step does first: _prepare_inputs reads the mode
         self._prepare_inputs(inputs)
         position = self._step % self.args.steps_per_generation
         if self._active_micro_steps[position]:

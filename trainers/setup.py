@@ -63,12 +63,22 @@ def setup_reporting(report_to: str) -> list[str]:
     return ["wandb"]
 
 
-def precision_flags() -> dict[str, bool]:
-    """bf16 where the GPU has it, fp16 where it does not (T4), fp32 on CPU."""
-    if not torch.cuda.is_available():
-        return {"bf16": False, "fp16": False}
-    bf16 = torch.cuda.is_bf16_supported()
-    return {"bf16": bf16, "fp16": not bf16}
+def device_flags() -> dict:
+    """Precision and process group for the machine: bf16 where the GPU has it, fp16 where it does not (T4).
+
+    Without CUDA, processes launched together must say so: accelerate otherwise picks no process-group backend and
+    counts one process per process (collectives become no-ops, every process believes it is rank 0, and ZeRO-3
+    refuses a batch size computed for one process). gloo and, outside DeepSpeed, ``use_cpu`` fix that; GPU runs
+    keep NCCL and are unaffected.
+    """
+    if torch.cuda.is_available():
+        bf16 = torch.cuda.is_bf16_supported()
+        return {"bf16": bf16, "fp16": not bf16}
+    flags: dict = {"bf16": False, "fp16": False}
+    if num_processes() > 1:
+        flags["ddp_backend"] = "gloo"
+        flags["use_cpu"] = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true"
+    return flags
 
 
 def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]) -> dict:
@@ -94,11 +104,7 @@ def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]
         "weight_decay": config.weight_decay,
         "remove_unused_columns": False,
         "dataloader_num_workers": 0,
-        # Without CUDA, accelerate picks no process-group backend and then counts one process where DeepSpeed
-        # counts them all (ZeRO-3 then refuses its batch size, and every process thinks it is rank 0); gloo fixes
-        # both. GPU runs pick NCCL as before.
-        "ddp_backend": "gloo" if num_processes() > 1 and not torch.cuda.is_available() else None,
-        **precision_flags(),
+        **device_flags(),
     }
 
 
