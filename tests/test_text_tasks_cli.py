@@ -17,6 +17,7 @@ import pytest
 from rlvr.methods import RL_MODES
 from rlvr.tasks import get_task
 from trainers.config import parse_run_config
+from trainers.geometry import batch_geometry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO_ROOT / "configs").glob("*.yaml"))
@@ -58,7 +59,19 @@ def test_paper_math_recipes_hold_the_paper_settings(mode):
     assert args.num_generations == 8 and args.temperature == 1.0 and args.max_completion_length == 3072
     assert args.beta == (0.001 if mode == "grpo" else 0.0)
     assert args.entropy_coef == 0.001 and args.lambda_psr == 0.1
-    assert args.lora is False and args.prompt_style == "boxed"
+    assert args.lora is False and args.prompt_style == "boxed" and args.num_epochs == 20
+
+
+@pytest.mark.parametrize("processes", [1, 2, 8])
+@pytest.mark.parametrize("path", CONFIGS, ids=[path.name for path in CONFIGS])
+def test_every_recipe_starts_with_the_paper_geometry_on_1_2_and_8_gpus(path, processes):
+    config = parse_run_config(["--config", str(path)])
+    geometry = batch_geometry(config, processes)
+    assert geometry.completions_per_rollout == 1024 * 8 and geometry.completions_per_update == 256 * 8
+    assert geometry.update_slots_per_rollout == 4
+    assert geometry.accumulation_steps * geometry.per_device_batch * processes == 2048
+    assert config.weight_decay == 0.01 and config.vllm_importance_sampling_correction is False
+    assert config.save_steps % geometry.update_slots_per_rollout == 0
 
 
 def test_the_command_line_wins_over_a_recipe():
