@@ -24,17 +24,16 @@ def launch(launcher_flags: list[str], port: int, *command: str) -> subprocess.Co
     )
 
 
-def rank_results(result: subprocess.CompletedProcess) -> list[dict]:
+def rank_results(result: subprocess.CompletedProcess, output_dir: Path) -> list[dict]:
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    lines = [line.split("RESULT ", 1)[1] for line in result.stdout.splitlines() if "RESULT " in line]
-    return sorted((json.loads(line) for line in lines), key=lambda entry: entry["rank"])
+    return [json.loads((output_dir / f"result-{rank}.json").read_text()) for rank in (0, 1)]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("launcher", "port"), [(DATA_PARALLEL, 29611), (ZERO3, 29612)], ids=["ddp", "zero3"])
 def test_processes_with_different_kept_counts_run_the_same_micro_steps_and_finish(launcher, port, tmp_path):
     # Rank 0 keeps 1 sample (1 micro-batch), rank 1 keeps 8 (4 micro-batches): both run 4 per rollout, 2 updates.
-    ranks = rank_results(launch(launcher, port, "tests/fixtures/two_process_nsr.py", str(tmp_path)))
+    ranks = rank_results(launch(launcher, port, "tests/fixtures/two_process_nsr.py", str(tmp_path)), tmp_path)
     assert [entry["process_index"] for entry in ranks] == [0, 1]
     assert all(entry["num_processes"] == 2 for entry in ranks)
     assert [entry["loss_calls"] for entry in ranks] == [8, 8]

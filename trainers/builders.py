@@ -21,6 +21,7 @@ def objective_config(config: RunConfig, correctness_reward: str) -> ObjectiveCon
         split_on=config.split_on,
         correctness_reward=correctness_reward,
         fixed_updates_per_rollout=config.fixed_updates_per_rollout,
+        shuffle_rewards=config.shuffle_rewards,
     )
 
 

@@ -50,6 +50,7 @@ class RunConfig:
     reward_weights: tuple[float, ...] | None = None
     beta: float = 0.0
     entropy_coef: float = 0.0
+    shuffle_rewards: bool = False  # control runs: rewards permuted within each rollout
     loss_type: str = "dapo"
     epsilon: float = 0.2
     # Sampling
@@ -239,6 +240,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         "--loss-type", default=d.loss_type, help="TRL loss type; decomposed modes need dapo or bnpo"
     )
     objective.add_argument("--epsilon", type=float, default=d.epsilon, help="clip range of the surrogate")
+    objective.add_argument(
+        "--shuffle-rewards",
+        action="store_true",
+        default=d.shuffle_rewards,
+        help="control run: permute the rewards within each rollout, so they no longer belong to their samples",
+    )
 
     sampling = parser.add_argument_group("sampling")
     sampling.add_argument("--num-generations", type=int, default=d.num_generations, help="samples per prompt")

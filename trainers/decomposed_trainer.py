@@ -62,6 +62,7 @@ class ObjectiveConfig:
     split_on: str
     correctness_reward: str
     fixed_updates_per_rollout: bool
+    shuffle_rewards: bool = False  # the control of an experiment, never a training recipe
 
     def __post_init__(self) -> None:
         if self.mode not in RL_MODES:
@@ -87,6 +88,7 @@ class DecomposedGRPOTrainer(GRPOTrainer):
             )
         self._rewards_per_func: torch.Tensor | None = None
         self._local_keep: torch.Tensor | None = None
+        self._rollouts = 0
         self._window_counts: Counter[str] = Counter()
         self.empty_update_slots = 0
         # The compacted rollout: one entry per micro-step, None where the micro-step does nothing.
@@ -105,6 +107,11 @@ class DecomposedGRPOTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        if self.objective.shuffle_rewards and self.model.training:
+            rewards_per_func = rewards_per_func[
+                shuffled_rows(rewards_per_func.size(0), self.args.seed, self._rollouts)
+            ]
+        self._rollouts += int(self.model.training)
         self._rewards_per_func = rewards_per_func
         return rewards_per_func
 
@@ -332,3 +339,13 @@ class _SkipsIdleUpdates:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.scheduler, name)
+
+
+def shuffled_rows(num_rows: int, seed: int, rollout: int) -> torch.Tensor:
+    """The control's permutation of a rollout's reward rows: the same on every process (the reward matrix is gathered),
+    a new one for every rollout, and never the identity when there is anything to permute."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + rollout)
+    permutation = torch.randperm(num_rows, generator=generator)
+    if num_rows > 1 and torch.equal(permutation, torch.arange(num_rows)):
+        permutation = permutation.roll(1)
+    return permutation
