@@ -1,22 +1,21 @@
-"""GRPO, PSR, NSR and W-REINFORCE on the arithmetic toy, end to end on the CPU: ``make science``.
+"""GRPO, PSR, NSR and W-REINFORCE against their controls on an arithmetic toy, end to end on the CPU: ``make science``.
 
-    python experiments/objectives_toy.py            # everything, about 20 minutes on two cores
+    python experiments/objectives_toy.py              # everything, about an hour on two cores
     python experiments/objectives_toy.py --base-only  # the warm start and its Pass@k, to check the difficulty
 
 Every step is a subprocess of a user-facing command, so the experiment runs the code users run:
 
-1. ``main.py --mode sft``: one supervised warm start of tiny-arith (shared by every RL run, so that runs differ only
-   by objective and RL seed);
-2. ``main.py --mode {grpo,psr,nsr,w-reinforce} --seed {0,1,2}``: the same number of RL steps from that warm start,
-   saving a checkpoint every ``SAVE_EVERY`` steps;
-3. ``generate_samples.py``: ``NUM_SAMPLES`` samples of each held-out problem from the base and every final model;
-4. ``evaluation/pass_at_k.py``: Pass@k up to k = 64 with bootstrap intervals;
-5. ``experiments/policy_entropy.py``: policy entropy of every checkpoint on fixed held-out prompts;
-then the table (markdown and JSON) and the figures go to docs/results/ (toy_report.py, toy_plots.py).
+1. ``main.py --mode sft``: one supervised warm start of tiny-arith, shared by every RL run;
+2. for each seed, ``main.py`` with every objective, the same run with rewards shuffled within each rollout
+   (``--shuffle-rewards``), and one run at learning rate 0: same data, geometry and number of rollouts;
+3. ``generate_samples.py`` + ``evaluation/pass_at_k.py``: Pass@k of the base and of every final model on held-out
+   problems, and Pass@k of every saved checkpoint of the objectives (the training dynamics);
+4. ``experiments/policy_entropy.py``: policy entropy of every checkpoint;
+5. the learning gate (experiments/toy_report.py): GRPO and PSR must raise held-out Pass@1 above the base and above
+   their shuffled controls beyond the seed spread; if they do not, the report says so and compares nothing else.
 
 Steps whose output exists are skipped, so a killed run continues where it stopped (``--force`` starts over). The
-settings below were fixed before any RL run and are not tuned toward any result: the warm-up length was chosen
-from the base model alone, so that its Pass@64 stays well below 1 (docs/objectives.md).
+settings below were fixed before the final run; docs/objectives.md ("Choices") records each one and why.
 """
 
 from __future__ import annotations
@@ -29,58 +28,82 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from experiments.toy_plots import plot_entropy, plot_pass_at_k
+from experiments.toy_plots import plot_dynamics, plot_entropy, plot_pass_at_k
 from experiments.toy_report import build_summary, markdown_report
-from rlvr.methods import RL_MODES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
 SEEDS = (0, 1, 2)
 K_VALUES = (1, 2, 4, 8, 16, 32, 64)
+DYNAMICS_K_VALUES = (1, 4, 16)
+TASK_ARGS = ["--task", "arithmetic", "--dataset-name", "addition"]
 
-# Supervised warm start: the probe's recipe (AdamW 1e-3, batch 256, 100 warm-up steps), stopped at 300 steps, where
-# the held-out Pass@64 of the base is still well below 1.
+# Supervised warm start: AdamW 1e-3, batch 256, 100 warm-up steps; stopped where the base's Pass@64 is well below 1.
 SFT_ARGS = [
     "--learning-rate", "1e-3", "--batch-size", "256", "--gradient-accumulation-steps", "1", "--warmup", "100",
-    "--max-steps", "300", "--subset-size", "60000", "--seed", "2025", "--logging-steps", "50", "--save-steps", "1000",
+    "--max-steps", "200", "--subset-size", "60000", "--seed", "2025", "--logging-steps", "50", "--save-steps", "1000",
 ]  # fmt: skip
-# RL: the learning rate the probe found stable for every objective at this scale, with a warm-up and then constant
-# (the paper's schedule). 8 prompts x 8 samples per optimizer step; one rollout of 32 prompts feeds 4 optimizer steps
-# (the paper's 4 mini-batches per rollout, so later steps are slightly off-policy and the 0.2 clip is active).
-# No KL and no entropy bonus, so that entropy moves by the objectives alone.
-RL_STEPS = 200
-SAVE_EVERY = 40
+# RL: rollouts of 64 prompts x 8 samples, optimizer updates of 32 prompts (the paper's 4:1 becomes 2:1 here), a
+# learning rate warmed up over 4 update slots and then constant (the paper's schedule), no KL, no entropy bonus.
+ROLLOUTS = 30
+SLOTS_PER_ROLLOUT = 2
+SAVE_EVERY = 20  # update slots: checkpoints after rollouts 10, 20 and 30
+LEARNING_RATE = "1e-4"
 RL_ARGS = [
-    "--learning-rate", "3e-5", "--warmup", "20", "--lr-scheduler-type", "constant_with_warmup",
-    "--num-generations", "8", "--batch-size", "64", "--gradient-accumulation-steps", "1",
-    "--steps-per-generation", "4", "--max-completion-length", "8", "--temperature", "1.0",
-    "--beta", "0", "--entropy-coef", "0", "--lambda-psr", "0.1", "--logging-steps", "10",
-    "--save-total-limit", "20",
+    "--warmup", "4", "--lr-scheduler-type", "constant_with_warmup", "--num-generations", "8",
+    "--rollout-prompts", "64", "--update-prompts", "32", "--batch-size", "64", "--max-completion-length", "8",
+    "--temperature", "1.0", "--beta", "0", "--entropy-coef", "0", "--logging-steps", "2",
+    "--save-total-limit", "10", "--subset-size", "20000",
 ]  # fmt: skip
-# Evaluation: the paper's sampling protocol (temperature 0.6, top-p 0.95), n = 64 on 200 held-out problems.
-NUM_PROBLEMS = 200
+# Evaluation: the paper's sampling protocol (temperature 0.6, top-p 0.95), n = 64 per held-out problem.
+NUM_PROBLEMS = 160
 NUM_SAMPLES = 64
+DYNAMICS_SAMPLES = 16
 SAMPLING_ARGS = ["--temperature", "0.6", "--top-p", "0.95", "--max-new-tokens", "8", "--batch-size", "64"]
-ENTROPY_ARGS = ["--num-prompts", "128", "--samples-per-prompt", "16", "--max-new-tokens", "8"]
-COMMON_ARGS = ["--task", "arithmetic", "--no-lora", "--disable-gradient-checkpointing", "--report-to", "none"]
+ENTROPY_ARGS = ["--num-prompts", "96", "--samples-per-prompt", "8", "--max-new-tokens", "8"]
+COMMON_ARGS = [*TASK_ARGS, "--no-lora", "--disable-gradient-checkpointing", "--report-to", "none"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One arm of the experiment: an objective, or a control of one."""
+
+    label: str
+    mode: str
+    flags: tuple[str, ...] = ()
+    control_of: str | None = None  # the objective this arm controls
+
+    @property
+    def is_objective(self) -> bool:
+        return self.control_of is None
+
+
+OBJECTIVES = (
+    Method("grpo", "grpo"),
+    Method("psr", "psr"),
+    Method("nsr", "nsr"),
+    Method("w-reinforce", "w-reinforce", ("--lambda-psr", "0.1")),
+    Method("w-reinforce-1.0", "w-reinforce", ("--lambda-psr", "1.0")),
+)
+CONTROLS = (
+    *(Method(f"{m.label}+shuffled", m.mode, (*m.flags, "--shuffle-rewards"), control_of=m.label) for m in OBJECTIVES),
+    Method("lr0", "grpo", ("--learning-rate", "0"), control_of="base"),
+)
+METHODS = {method.label: method for method in (*OBJECTIVES, *CONTROLS)}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="The decomposed objectives on the arithmetic toy, end to end.")
+    parser = argparse.ArgumentParser(description="The decomposed objectives against controls on the arithmetic toy.")
     parser.add_argument("--run-dir", type=Path, default=REPO_ROOT / "runs" / "objectives_toy", help="checkpoints")
     parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "docs" / "results", help="table, figures")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument("--modes", nargs="+", choices=RL_MODES, default=list(RL_MODES))
-    parser.add_argument("--rl-steps", type=int, default=RL_STEPS, help="smaller only for a smoke run")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument("--rollouts", type=int, default=ROLLOUTS, help="smaller only for a smoke run")
     parser.add_argument("--num-problems", type=int, default=NUM_PROBLEMS, help="held-out problems for Pass@k")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads per step (1: on a shared 2-core machine two threads fight for one core)",
-    )
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
     parser.add_argument("--base-only", action="store_true", help="stop after the warm start's Pass@k")
     parser.add_argument("--force", action="store_true", help="delete --run-dir and start over")
     return parser
@@ -89,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 class StepRunner:
     """Runs each step as a subprocess with its log under ``run_dir/logs``, skipping steps already done."""
 
-    def __init__(self, run_dir: Path, threads: int) -> None:
+    def __init__(self, run_dir: Path) -> None:
         self.logs = run_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -98,22 +121,21 @@ class StepRunner:
             "HF_DATASETS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
             "WANDB_MODE": "disabled",
-            "OMP_NUM_THREADS": str(threads),
             "PYTHONUNBUFFERED": "1",
         }
         self.seconds: dict[str, float] = {}
         self.skipped: list[str] = []
 
-    def run(self, name: str, command: Sequence[str], done: Path) -> None:
+    def run(self, name: str, command: Sequence[str], done: Path, threads: int = 1) -> None:
         if done.exists():
             self.skipped.append(name)
-            print(f"[skip] {name}: {done} exists", flush=True)
             return
         log_path = self.logs / f"{name}.log"
         started = time.perf_counter()
+        env = {**self.env, "OMP_NUM_THREADS": str(threads)}
         with open(log_path, "w") as log:
             result = subprocess.run(
-                [sys.executable, *command], cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [sys.executable, *command], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         self.seconds[name] = round(time.perf_counter() - started, 1)
         if result.returncode != 0:
@@ -122,85 +144,138 @@ class StepRunner:
         print(f"[done] {name}: {self.seconds[name]:.0f} s", flush=True)
 
 
-def run_name(mode: str, seed: int) -> str:
-    return f"{mode}-seed{seed}"
+class Experiment:
+    """The commands of the experiment, with the paths they write."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.run_dir: Path = args.run_dir.resolve()
+        self.steps = StepRunner(self.run_dir)
+        self.sft_dir = self.run_dir / "sft"
+        self.samples_dir = self.run_dir / "samples"
+        self.results_dir = self.run_dir / "pass_at_k"
+
+    def samples_path(self, name: str) -> Path:
+        return self.samples_dir / f"samples_{name}.json"
+
+    def results_path(self, name: str) -> Path:
+        return self.results_dir / f"results_{name}.json"
+
+    def warm_start(self) -> None:
+        command = ["main.py", "--mode", "sft", "--model", "tiny-arith", *COMMON_ARGS, *SFT_ARGS]
+        self.steps.run("sft", [*command, "--output-dir", str(self.sft_dir)], self.sft_dir / "model.safetensors", 2)
+
+    def train(self, name: str, method: Method, seed: int) -> Path:
+        output = self.run_dir / name
+        slots = self.args.rollouts * SLOTS_PER_ROLLOUT
+        command = [
+            "main.py", "--mode", method.mode, "--model", str(self.sft_dir), *COMMON_ARGS, *RL_ARGS,
+            "--learning-rate", LEARNING_RATE, *method.flags, "--seed", str(seed), "--max-steps", str(slots),
+            "--save-steps", str(min(SAVE_EVERY, slots)), "--output-dir", str(output),
+        ]  # fmt: skip
+        self.steps.run(name, command, output / "model.safetensors")
+        return output
+
+    def evaluate(self, name: str, model_dir: Path, num_samples: int, k_values: Sequence[int]) -> None:
+        """Samples of the held-out problems, then Pass@k with bootstrap intervals."""
+        samples = self.samples_path(name)
+        self.steps.run(
+            f"samples-{name}",
+            ["generate_samples.py", "--checkpoint-path", str(model_dir), *TASK_ARGS, "--num-samples",
+             str(num_samples), "--max-problems", str(self.args.num_problems), *SAMPLING_ARGS,
+             "--output-path", str(samples)],
+            samples,
+        )  # fmt: skip
+        self.steps.run(
+            f"pass-at-k-{name}",
+            ["evaluation/pass_at_k.py", "--samples-path", str(samples), "--method-name", name,
+             "--output-path", str(self.results_path(name)), "--k-values", *map(str, k_values)],
+            self.results_path(name),
+        )  # fmt: skip
+
+    def entropy(self, name: str, checkpoints: Sequence[Path]) -> Path:
+        path = self.run_dir / "entropy" / f"entropy_{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.steps.run(
+            f"entropy-{name}",
+            ["experiments/policy_entropy.py", *TASK_ARGS, *ENTROPY_ARGS, "--checkpoints",
+             *map(str, checkpoints), "--output-path", str(path)],
+            path,
+        )  # fmt: skip
+        return path
+
+    def run_arm(self, name: str, method: Method, seed: int) -> None:
+        """Train one run; evaluate its final model, and for an objective its checkpoints and entropy too."""
+        output = self.train(name, method, seed)
+        self.evaluate(name, output, NUM_SAMPLES, K_VALUES)
+        if method.is_objective:
+            for checkpoint in checkpoints_of(output)[:-1]:  # the last one is the final model, evaluated above
+                self.evaluate(f"{name}@{checkpoint.name}", checkpoint, DYNAMICS_SAMPLES, DYNAMICS_K_VALUES)
+            self.entropy(name, checkpoints_of(output))
+
+
+def checkpoints_of(run_dir: Path) -> list[Path]:
+    return sorted(run_dir.glob("checkpoint-*"), key=lambda folder: int(folder.name.split("-")[1]))
+
+
+def run_name(label: str, seed: int) -> str:
+    return f"{label}-seed{seed}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    run_dir: Path = args.run_dir.resolve()
-    if args.force and run_dir.exists():
-        shutil.rmtree(run_dir)
+    if args.force and args.run_dir.exists():
+        shutil.rmtree(args.run_dir)
     started, load_before = time.perf_counter(), os.getloadavg()
-    steps = StepRunner(run_dir, args.threads)
-    sft_dir, samples_dir, results_dir = run_dir / "sft", run_dir / "samples", run_dir / "pass_at_k"
+    experiment = Experiment(args)
 
-    # 1. Supervised warm start (once)
-    steps.run(
-        "sft",
-        ["main.py", "--mode", "sft", "--model", "tiny-arith", *COMMON_ARGS, *SFT_ARGS, "--output-dir", str(sft_dir)],
-        sft_dir / "model.safetensors",
-    )
+    # 1. Supervised warm start (once), its Pass@k and entropy
+    experiment.warm_start()
+    experiment.evaluate("base", experiment.sft_dir, NUM_SAMPLES, K_VALUES)
+    experiment.entropy("base", [experiment.sft_dir])
 
-    # 2. RL: every objective from the same warm start, seeds 0, 1, 2
-    runs = {} if args.base_only else {run_name(m, s): (m, s) for s in args.seeds for m in args.modes}
-    for name, (mode, seed) in runs.items():
-        steps.run(
-            name,
-            ["main.py", "--mode", mode, "--model", str(sft_dir), *COMMON_ARGS, *RL_ARGS, "--seed", str(seed),
-             "--max-steps", str(args.rl_steps), "--save-steps", str(min(SAVE_EVERY, args.rl_steps)),
-             "--output-dir", str(run_dir / name)],
-            run_dir / name / "model.safetensors",
-        )  # fmt: skip
+    # 2-4. Every arm and seed: training, then evaluation; two runs at a time, one thread each
+    runs = {} if args.base_only else {run_name(m, s): (m, s) for s in args.seeds for m in args.methods}
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for future in [pool.submit(experiment.run_arm, name, METHODS[m], s) for name, (m, s) in runs.items()]:
+            future.result()
 
-    # 3. Samples of the held-out problems from the base and every final model
-    models = {"base": sft_dir, **{name: run_dir / name for name in runs}}
-    for name, model_dir in models.items():
-        steps.run(
-            f"samples-{name}",
-            ["generate_samples.py", "--checkpoint-path", str(model_dir), "--task", "arithmetic",
-             "--num-samples", str(NUM_SAMPLES), "--max-problems", str(args.num_problems), *SAMPLING_ARGS,
-             "--output-path", str(samples_dir / f"samples_{name}.json")],
-            samples_dir / f"samples_{name}.json",
-        )  # fmt: skip
-
-    # 4. Pass@k with bootstrap intervals, every model in one call
-    steps.run(
-        "pass-at-k",
-        ["evaluation/pass_at_k.py", "--samples-path", *(str(samples_dir / f"samples_{n}.json") for n in models),
-         "--method-name", *models, "--output-path", *(str(results_dir / f"results_{n}.json") for n in models),
-         "--k-values", *(str(k) for k in K_VALUES), "--baseline", "base"],
-        results_dir / f"results_{list(models)[-1]}.json",
-    )  # fmt: skip
-
-    # 5. Policy entropy of the base and of every saved checkpoint, on the same held-out prompts
-    run_checkpoints = (folder for name in runs for folder in (run_dir / name).glob("checkpoint-*"))
-    checkpoints = [sft_dir, *sorted(run_checkpoints, key=lambda f: (f.parent.name, int(f.name.split("-")[1])))]
-    entropy_path = run_dir / ("entropy_base.json" if args.base_only else "entropy.json")
-    steps.run(
-        "entropy",
-        ["experiments/policy_entropy.py", "--task", "arithmetic", *ENTROPY_ARGS,
-         "--checkpoints", *(str(folder) for folder in checkpoints), "--output-path", str(entropy_path)],
-        entropy_path,
-    )  # fmt: skip
-
-    # 6. Table and figures
+    # 5. Gate, claims, table and figures
+    names = ["base", *runs]
+    dynamics = {
+        name: {
+            int(path.stem.split("@checkpoint-")[1]): json.loads(path.read_text())
+            for path in sorted(experiment.results_dir.glob(f"results_{name}@checkpoint-*.json"))
+        }
+        for name in runs
+        if METHODS[runs[name][0]].is_objective
+    }
+    entropy_records = [
+        record
+        for path in sorted((experiment.run_dir / "entropy").glob("entropy_*.json"))
+        for record in json.loads(path.read_text())["checkpoints"]
+    ]
     summary = build_summary(
-        pass_at_k={name: json.loads((results_dir / f"results_{name}.json").read_text()) for name in models},
-        samples_paths={name: samples_dir / f"samples_{name}.json" for name in models},
-        entropy=json.loads(entropy_path.read_text()),
-        base_dir=sft_dir,
+        pass_at_k={name: json.loads(experiment.results_path(name).read_text()) for name in names},
+        samples_paths={name: experiment.samples_path(name) for name in names},
+        entropy={"checkpoints": entropy_records},
+        base_dir=experiment.sft_dir,
         runs=runs,
+        dynamics=dynamics,
+        controls={label: method.control_of for label, method in METHODS.items() if method.control_of},
+        slots_per_rollout=SLOTS_PER_ROLLOUT,
     )
     summary["settings"] = {
-        "sft_args": SFT_ARGS, "rl_args": RL_ARGS, "rl_steps": args.rl_steps, "save_every": SAVE_EVERY,
-        "sampling_args": SAMPLING_ARGS, "num_samples": NUM_SAMPLES, "num_problems": args.num_problems,
-        "entropy_args": ENTROPY_ARGS, "seeds": args.seeds, "modes": args.modes, "threads": args.threads,
+        "task_args": TASK_ARGS, "sft_args": SFT_ARGS, "rl_args": RL_ARGS, "learning_rate": LEARNING_RATE,
+        "rollouts": args.rollouts, "slots_per_rollout": SLOTS_PER_ROLLOUT, "save_every": SAVE_EVERY,
+        "sampling_args": SAMPLING_ARGS, "num_samples": NUM_SAMPLES, "dynamics_samples": DYNAMICS_SAMPLES,
+        "num_problems": args.num_problems, "entropy_args": ENTROPY_ARGS, "seeds": args.seeds,
     }  # fmt: skip
+    summary["settings"]["methods"] = {label: [METHODS[label].mode, *METHODS[label].flags] for label in args.methods}
     summary["runtime"] = {
         "total_seconds": round(time.perf_counter() - started, 1),
-        "step_seconds": steps.seconds,
-        "steps_skipped_as_done": steps.skipped,
+        "step_seconds": experiment.steps.seconds,
+        "steps_skipped_as_done": experiment.steps.skipped,
         "load_average_at_start": [round(value, 2) for value in load_before],
         "cpu_count": os.cpu_count(),
     }
@@ -211,9 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.base_only:
         plot_pass_at_k(summary, args.results_dir / "objectives_toy_pass_at_k.png")
         plot_entropy(summary, args.results_dir / "objectives_toy_entropy.png")
+        plot_dynamics(summary, args.results_dir / "objectives_toy_dynamics.png")
     print(markdown_report(summary))
-    print(f"wrote {args.results_dir / stem}.md and .json in {summary['runtime']['total_seconds']:.0f} s")
-    return 0
+    print(f"wrote {args.results_dir / stem}.md and .json in {summary['runtime']['total_seconds'] / 60:.1f} min")
+    gate = summary.get("gate")
+    return 0 if args.base_only or (gate and gate["passed"]) else 3
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Mean per-token policy entropy of checkpoints on held-out prompts.")
     parser.add_argument("--checkpoints", nargs="+", required=True, help="model folders (checkpoint-N or final)")
     parser.add_argument("--task", default="arithmetic")
+    parser.add_argument("--dataset-name", default=None, help="the task's default dataset when omitted")
     parser.add_argument("--num-prompts", type=int, default=64, help="held-out test problems (default 64)")
     parser.add_argument("--samples-per-prompt", type=int, default=8, help="completions per prompt (default 8)")
     parser.add_argument("--max-new-tokens", type=int, default=8)
@@ -84,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     task = get_task(args.task)
     rows = [
         dict(row)
-        for row in task.load_dataset(task.default_dataset, "test", None, args.num_prompts, HELD_OUT_DATASET_SEED)
+        for row in task.load_dataset(
+            args.dataset_name or task.default_dataset, "test", None, args.num_prompts, HELD_OUT_DATASET_SEED
+        )
     ]
     records = []
     for checkpoint in args.checkpoints:

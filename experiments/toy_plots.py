@@ -36,11 +36,12 @@ def plot_pass_at_k(summary: Mapping[str, Any], output: Path) -> None:
     ks = sorted(summary["runs"][BASE]["pass_at_k"], key=int)
     x = np.array([int(k) for k in ks])
     styles = assign_styles(summary["methods"])
+    controls = summary.get("controls", {})
     figure, (absolute, relative) = _new_figure(2)
     base_run = summary["runs"][BASE]
     for method in summary["methods"]:
-        style = styles[method]
-        line = {"color": style.colour, "marker": style.marker, "linestyle": style.linestyle}
+        style = styles[controls.get(method, method)]  # a control is drawn in its objective's colour, dotted
+        line = {"color": style.colour, "marker": style.marker, "linestyle": ":" if method in controls else "-"}
         if method == BASE:
             low = [base_run["confidence_intervals"][k][0] for k in ks]
             high = [base_run["confidence_intervals"][k][1] for k in ks]
@@ -86,4 +87,34 @@ def plot_entropy(summary: Mapping[str, Any], output: Path) -> None:
     axes.set_title("Policy entropy on held-out prompts (±std over seeds)")
     axes.grid(True, alpha=0.3)
     axes.legend(loc="best")
+    figure.savefig(output, dpi=150, bbox_inches="tight")
+
+
+def plot_dynamics(summary: Mapping[str, Any], output: Path) -> None:
+    """Pass@1 and Pass@16 of each objective from the warm start through its saved checkpoints to the end (the paper's
+    training-dynamics figure), mean ± std over seeds."""
+    objectives = [method for method in summary["methods"] if summary["aggregate"][method]["dynamics"]]
+    if not objectives:
+        return
+    styles = assign_styles(summary["methods"])
+    base = summary["runs"][BASE]["pass_at_k"]
+    last_slot = summary["settings"]["rollouts"] * summary["settings"]["slots_per_rollout"]
+    figure, panels = _new_figure(2)
+    for axes, k in zip(panels, ("1", "16"), strict=True):
+        for method in objectives:
+            aggregate = summary["aggregate"][method]
+            saved = sorted((int(step), values[k]) for step, values in aggregate["dynamics"].items())
+            points = [(0, {"mean": base[k], "std": 0.0}), *saved, (last_slot, aggregate["pass_at_k"][k])]
+            steps = np.array([step for step, _ in points])
+            mean = np.array([values["mean"] for _, values in points])
+            std = np.array([values["std"] or 0.0 for _, values in points])
+            style = styles[method]
+            axes.plot(steps, mean, color=style.colour, marker=style.marker, label=method)
+            axes.fill_between(steps, mean - std, mean + std, color=style.colour, alpha=0.15, linewidth=0)
+        axes.axhline(base[k], color="black", linestyle="--", linewidth=1.0, label="base")
+        axes.set_xlabel("update slot")
+        axes.set_ylabel(f"Pass@{k} on held-out problems")
+        axes.set_title(f"Pass@{k} during training (±std over seeds)")
+        axes.grid(True, alpha=0.3)
+        axes.legend(loc="best", fontsize=8)
     figure.savefig(output, dpi=150, bbox_inches="tight")

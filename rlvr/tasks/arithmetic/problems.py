@@ -1,4 +1,8 @@
-"""The problems of the arithmetic toy task: ``a+b*c`` with a and b below 100 and c a single digit.
+"""The problems of the arithmetic toy task, in two families (datasets):
+
+- ``synthetic`` (the default): ``a+b*c`` with a and b below 100 and c a single digit;
+- ``addition``: ``a+b`` with a and b below 1,000, where the carries make a short warm-up uncertain but RL can
+  sharpen it (docs/objectives.md, "Choices").
 
 A multiplication in front of an addition, answered without any working, is hard for a ~1M-parameter model: after
 a short supervised warm-up some problems are solved almost always, others almost never, and many sit between. That
@@ -10,15 +14,15 @@ seed only decides which problems of that split are drawn.
 
 from __future__ import annotations
 
+import itertools
 import random
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 from rlvr.errors import UserError
 
-A_RANGE = (0, 99)
-B_RANGE = (0, 99)
-C_RANGE = (0, 9)
 SPLITS = ("train", "test")
 TEST_SHARE = 5  # one expression in five belongs to the test split
 
@@ -37,24 +41,33 @@ def answer_of(a: int, b: int, c: int) -> int:
     return a + b * c
 
 
+@dataclass(frozen=True)
+class ProblemFamily:
+    operand_ranges: tuple[tuple[int, int], ...]  # inclusive bounds of each operand
+    expression: Callable[..., str]
+    answer: Callable[..., int]
+
+
+FAMILIES = {
+    "synthetic": ProblemFamily(((0, 99), (0, 99), (0, 9)), expression_of, answer_of),
+    "addition": ProblemFamily(((0, 999), (0, 999)), lambda a, b: f"{a}+{b}", lambda a, b: a + b),
+}
+
+
 def split_of(expression: str) -> str:
     """The split an expression belongs to, the same for every seed."""
     return "test" if zlib.crc32(expression.encode()) % TEST_SHARE == 0 else "train"
 
 
 @cache
-def _operands_of_split(split: str) -> tuple[tuple[int, int, int], ...]:
-    # 100k expressions in all: enumerating them once is cheaper and simpler than rejection sampling.
-    return tuple(
-        (a, b, c)
-        for a in range(A_RANGE[0], A_RANGE[1] + 1)
-        for b in range(B_RANGE[0], B_RANGE[1] + 1)
-        for c in range(C_RANGE[0], C_RANGE[1] + 1)
-        if split_of(expression_of(a, b, c)) == split
-    )
+def _operands_of_split(family: str, split: str) -> tuple[tuple[int, ...], ...]:
+    # At most 1M expressions: enumerating them once is cheaper and simpler than rejection sampling.
+    spec = FAMILIES[family]
+    ranges = (range(low, high + 1) for low, high in spec.operand_ranges)
+    return tuple(operands for operands in itertools.product(*ranges) if split_of(spec.expression(*operands)) == split)
 
 
-def generate_problems(num_rows: int, seed: int, split: str) -> list[dict]:
+def generate_problems(num_rows: int, seed: int, split: str, family: str = "synthetic") -> list[dict]:
     """``num_rows`` distinct problems of ``split`` drawn with ``seed``: rows ``{"expression", "answer"}``.
 
     >>> generate_problems(2, seed=0, split="test") == generate_problems(2, seed=0, split="test")
@@ -62,8 +75,11 @@ def generate_problems(num_rows: int, seed: int, split: str) -> list[dict]:
     """
     if split not in SPLITS:
         raise UserError(f"arithmetic: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    operands = _operands_of_split(split)
+    operands = _operands_of_split(family, split)
     if not 0 < num_rows <= len(operands):
         raise UserError(f"arithmetic: the {split} split holds {len(operands)} problems; asked for {num_rows}")
-    chosen = random.Random(f"arithmetic-{split}-{seed}").sample(operands, num_rows)
-    return [{"expression": expression_of(*abc), "answer": answer_of(*abc)} for abc in chosen]
+    # The synthetic family keeps its original stream of draws, so its problems did not move.
+    stream = f"arithmetic-{split}-{seed}" if family == "synthetic" else f"arithmetic-{family}-{split}-{seed}"
+    chosen = random.Random(stream).sample(operands, num_rows)
+    spec = FAMILIES[family]
+    return [{"expression": spec.expression(*picked), "answer": spec.answer(*picked)} for picked in chosen]

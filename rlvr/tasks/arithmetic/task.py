@@ -12,11 +12,11 @@ from pathlib import Path
 import datasets
 
 from rlvr.errors import UserError
-from rlvr.tasks.arithmetic.problems import generate_problems
+from rlvr.tasks.arithmetic.problems import FAMILIES, generate_problems
 from rlvr.tasks.base import Task
 from rlvr.tasks.completions import completion_text
 
-DATASET_NAMES = ("synthetic",)
+DATASET_NAMES = tuple(FAMILIES)
 DEFAULT_SPLIT_SIZES = {"train": 20_000, "test": 500}
 PROMPT_STYLES = ("plain",)
 ROW_FEATURES = datasets.Features({"expression": datasets.Value("string"), "answer": datasets.Value("int64")})
@@ -63,7 +63,7 @@ def load_arithmetic_dataset(
     if subset_size is not None and subset_size <= 0:
         raise UserError(f"arithmetic: subset size must be a positive number of rows, got {subset_size}")
     num_rows = subset_size or DEFAULT_SPLIT_SIZES.get(split, 0)
-    return datasets.Dataset.from_list(generate_problems(num_rows, seed, split), features=ROW_FEATURES)
+    return datasets.Dataset.from_list(generate_problems(num_rows, seed, split, family=name), features=ROW_FEATURES)
 
 
 TASK = Task(
