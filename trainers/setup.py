@@ -82,7 +82,7 @@ def device_flags() -> dict:
 
 
 def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]) -> dict:
-    """The TrainingArguments fields shared by the GRPO and SFT configs."""
+    """The TrainingArguments fields shared by the GRPO, DPO and SFT configs."""
     return {
         "output_dir": config.output_dir,
         "run_name": run_name,
@@ -128,6 +128,18 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         use_vllm=config.use_vllm,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
         log_completions=False,
+    )
+
+
+def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str], is_multimodal: bool):
+    """TRL's DPOConfig: the shared TrainingArguments, --beta as DPO's beta, and the SFT length rule."""
+    from trl import DPOConfig
+
+    return DPOConfig(
+        **common_trainer_kwargs(config, run_name, report_to),
+        beta=config.beta,
+        # Truncating a vision-language sequence can cut image tokens from the prompt, so it stays whole there.
+        max_length=None if is_multimodal else 2048,
     )
 
 
