@@ -95,7 +95,7 @@ def test_rows_are_joined_by_problem_id_and_checked_on_question_and_answer():
     problems = countdown_problems(task, dataset, [[True, False], [False], [True, False, False]])
     check_rows_match(task, problems, dataset, "s.json")
     swapped = [{**problems[0], "problem_id": 1}]
-    with pytest.raises(UserError, match="s.json: problem 1 does not match dataset row 1"):
+    with pytest.raises(UserError, match=r"s\.json: problem 1 does not match dataset row 1"):
         check_rows_match(task, swapped, dataset, "s.json")
     with pytest.raises(UserError, match="problem_id 3 is not a row of the dataset"):
         check_rows_match(task, [{**problems[0], "problem_id": 3}], dataset, "s.json")
