@@ -67,6 +67,8 @@ def load_preference_file(config: RunConfig, task: Task) -> tuple[list[dict[str, 
             config.dataset_name, config.split, config.dataset_path, config.subset_size, config.seed
         )
     check_rows_match(task, problems, dataset, source)
+    where = f"{metadata['dataset']} ({metadata['split']})" if "dataset" in metadata else "this run's dataset options"
+    print(f"Preference data: {len(problems)} problems of {source}, drawn on {where}", flush=True)
     return problems, dataset
 
 

@@ -46,7 +46,7 @@ def build_trainer(
 
             return DPOTrainer(
                 model=model,
-                args=build_dpo_config(config, run_name, report_to, task.is_multimodal),
+                args=build_dpo_config(config, run_name, report_to),
                 train_dataset=dataset,
                 processing_class=processor,
                 peft_config=peft_config,

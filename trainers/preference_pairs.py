@@ -129,7 +129,10 @@ def reference_completions(task: Task, dataset: Dataset, problem_ids: Sequence[in
 def preference_rows(task: Task, dataset: Dataset, pairs: Sequence[PreferencePair], style: str) -> Dataset:
     """TRL's conversational preference rows: ``prompt``, ``chosen``, ``rejected`` (and the chart's ``image``)."""
     if not pairs:
-        raise UserError("no preference pairs: every problem lacks an incorrect sample or a chosen completion")
+        raise UserError(
+            "no preference pairs: every problem lacks an incorrect sample or a chosen completion (with no correct "
+            "samples, --chosen-from both uses the reference answer)"
+        )
     rows = dataset.select([pair.row_index for pair in pairs])
 
     def assistant(text: str) -> list[dict]:

@@ -131,16 +131,16 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
     )
 
 
-def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str], is_multimodal: bool):
-    """TRL's DPOConfig: the shared TrainingArguments, --beta as DPO's beta, and the SFT length rule."""
+def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):
+    """TRL's DPOConfig: the shared TrainingArguments and --beta as DPO's beta.
+
+    No truncation (TRL's default cuts at 1,024 tokens): the samples are already bounded by the sampler's token
+    limit, a cut completion would be judged on an answer it no longer holds, and cutting a vision-language prompt
+    can split its image tokens.
+    """
     from trl import DPOConfig
 
-    return DPOConfig(
-        **common_trainer_kwargs(config, run_name, report_to),
-        beta=config.beta,
-        # Truncating a vision-language sequence can cut image tokens from the prompt, so it stays whole there.
-        max_length=None if is_multimodal else 2048,
-    )
+    return DPOConfig(**common_trainer_kwargs(config, run_name, report_to), beta=config.beta, max_length=None)
 
 
 def build_lora_config(config: RunConfig):
