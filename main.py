@@ -2,9 +2,9 @@
 
     accelerate launch --config_file deepspeed_zero3.yaml main.py --mode nsr --vlm-name qwen2-5-3b ...
 
-Reads top to bottom: parse, load data, build rewards, build model, (dpo: preference pairs), build trainer, train,
-save. DPO's samples come from --preference-data (a generate_samples.py file) or are drawn here first with the model
-being trained; this script joins the evaluation stage (sampling, the samples file) and the trainers stage.
+Reads top to bottom: parse, load data, build rewards, build model, build trainer, train, save. --mode dpo turns the
+data into preference pairs: at once from --preference-data (a generate_samples.py file), or after drawing samples
+with the loaded model; this script joins the evaluation stage (sampling, the samples file) and the trainers stage.
 """
 
 from __future__ import annotations
@@ -117,6 +117,16 @@ def draw_preference_samples(config: RunConfig, task: Task, model, processor, dat
     return problems
 
 
+def preference_dataset(config: RunConfig, task: Task, dataset: Dataset, problems: list[dict]) -> Dataset:
+    """DPOTrainer's rows from the problems' samples, saying how many problems gave no pair."""
+    rows, pair_set = dpo_dataset(
+        task, dataset, problems, config.pairs_per_problem, config.chosen_from, config.seed, config.prompt_style
+    )
+    if is_main_process():
+        print(f"Preference data: {pair_set.describe()}", flush=True)
+    return rows
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     # Parse
@@ -125,10 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     task = get_task(config.task)
     set_seed(config.seed)
 
-    # Load data (dpo with --preference-data: the file's problems and the rows they were drawn on)
-    problems = None
+    # Load data (dpo with --preference-data: its pairs now, so a file without a usable pair stops in seconds)
     if config.preference_data:
-        problems, dataset = load_preference_file(config, task)
+        problems, rows = load_preference_file(config, task)
+        dataset = preference_dataset(config, task, rows, problems)
     else:
         dataset = task.load_dataset(
             config.dataset_name,
@@ -140,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # Build rewards (before the model, so a reward that cannot run stops the job in seconds)
     rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=config.mode != "sft")
-    if config.is_rl or (config.mode == "dpo" and problems is None):
+    if config.is_rl or (config.mode == "dpo" and not config.preference_data):
         task.startup_check(rewards.names)
 
     # Build model
@@ -162,15 +172,10 @@ def main(argv: list[str] | None = None) -> None:
         evaluate_greedy(task, model, processor, dataset, settings)
         return
 
-    # DPO: preference pairs from the file's samples, or from samples drawn now with the model
-    if config.mode == "dpo":
-        if problems is None:
-            problems = draw_preference_samples(config, task, model, processor, dataset)
-        dataset, pair_set = dpo_dataset(
-            task, dataset, problems, config.pairs_per_problem, config.chosen_from, config.seed, config.prompt_style
-        )
-        if is_main_process():
-            print(f"Preference data: {pair_set.describe()}", flush=True)
+    # DPO without --preference-data: draw samples with the model about to be trained, then pair them
+    if config.mode == "dpo" and not config.preference_data:
+        problems = draw_preference_samples(config, task, model, processor, dataset)
+        dataset = preference_dataset(config, task, dataset, problems)
 
     # Build trainer
     run_name, report_to = run_name_for(config), setup_reporting(config.report_to)
