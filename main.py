@@ -78,12 +78,6 @@ def draw_preference_samples(config: RunConfig, task: Task, model, processor, dat
     Written to the output folder as a samples file; a resumed run reads it back instead of drawing again. Every
     process draws the same samples (same seeds), so no process waits on another.
     """
-    path = Path(config.output_dir) / DRAWN_SAMPLES_FILE
-    if path.is_file() and not config.no_resume:
-        print(f"Preference samples: reusing {path}", flush=True)
-        problems = read_samples_file(path)[0]
-        check_rows_match(task, problems, dataset, str(path))
-        return problems
     settings = SamplingSettings(
         checkpoint=config.model,
         task=task.name,
@@ -99,6 +93,18 @@ def draw_preference_samples(config: RunConfig, task: Task, model, processor, dat
         seed=config.seed,
         reward_threshold=config.reward_threshold,
     )
+    path = Path(config.output_dir) / DRAWN_SAMPLES_FILE
+    if path.is_file() and not config.no_resume:
+        problems, metadata = read_samples_file(path)
+        changed = [name for name, value in settings.as_dict().items() if metadata.get(name) != value]
+        if changed:
+            raise UserError(
+                f"{path} was drawn with other {', '.join(changed)}; run the same command to resume, or --no-resume "
+                "to draw again"
+            )
+        check_rows_match(task, problems, dataset, str(path))
+        print(f"Preference samples: reusing {path}", flush=True)
+        return problems
     if torch.cuda.is_available():
         model.to("cuda")
     problems = []
