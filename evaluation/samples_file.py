@@ -9,7 +9,6 @@ the verifiable reward against the threshold), ``num_correct``, ``num_total``, an
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlvr.errors import UserError
 from rlvr.files import read_json, write_atomically
-from rlvr.tasks.base import Task, score_completions
+from rlvr.tasks.base import Task, answer_for_json, score_completions
 
 if TYPE_CHECKING:
     from evaluation.sampling import SamplingSettings
@@ -58,16 +57,6 @@ def problem_record(
         record["question_type"] = row["question_type"]
     record["dataset"] = row["dataset"] if isinstance(row.get("dataset"), str) else settings.dataset
     return record
-
-
-def answer_for_json(value: Any) -> str | int | float:
-    """The label as the task gives it (a countdown target stays an int); anything else a samples file cannot
-    hold as an answer (lists, None, true/false, NaN) as its text."""
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    return str(value)
 
 
 def write_samples_file(path: Path, settings: SamplingSettings, problems: list[dict[str, Any]]) -> None:

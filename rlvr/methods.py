@@ -15,6 +15,7 @@ DECOMPOSED_MODES = ("psr", "nsr", "w-reinforce")
 METHOD_LABELS = {
     "base": "Base",
     "sft": "SFT",
+    "dpo": "DPO",
     "grpo": "GRPO",
     "psr": "PSR",
     "nsr": "NSR",
@@ -34,6 +35,7 @@ KNOWN_METHOD_STYLES: dict[str, MethodStyle] = {
     "base": MethodStyle("#000000", "o", "--"),
     "sft": MethodStyle("#CC79A7", "v"),
     "ppo": MethodStyle("#E69F00", "s"),
+    "dpo": MethodStyle("#F0E442", "x"),
     "grpo": MethodStyle("#0072B2", "D"),
     "psr": MethodStyle("#009E73", "^"),
     "nsr": MethodStyle("#D55E00", "P"),
@@ -41,7 +43,7 @@ KNOWN_METHOD_STYLES: dict[str, MethodStyle] = {
 }
 _ALIASES = {"base-model": "base", "wreinforce": "w-reinforce"}
 # Handed out in order to labels that are not known methods, so two unknown labels never share a style.
-EXTRA_COLOURS = ("#7F7F7F", "#8C564B", "#BCBD22", "#9467BD", "#17BECF", "#F0E442", "#E377C2", "#2CA02C")
+EXTRA_COLOURS = ("#7F7F7F", "#8C564B", "#BCBD22", "#9467BD", "#17BECF", "#E377C2", "#2CA02C")
 EXTRA_MARKERS = ("X", "h", "<", ">", "p", "d", "H", "8")
 
 

@@ -89,9 +89,9 @@ def test_known_methods_keep_their_style_whatever_the_order_or_case():
 
 
 def test_every_known_method_has_its_own_colour_and_marker():
-    assert set(KNOWN_METHOD_STYLES) == {"base", "sft", "ppo", "grpo", "psr", "nsr", "w-reinforce"}
-    assert len({style.colour for style in KNOWN_METHOD_STYLES.values()}) == 7
-    assert len({style.marker for style in KNOWN_METHOD_STYLES.values()}) == 7
+    assert set(KNOWN_METHOD_STYLES) == {"base", "sft", "ppo", "dpo", "grpo", "psr", "nsr", "w-reinforce"}
+    assert len({style.colour for style in KNOWN_METHOD_STYLES.values()}) == 8
+    assert len({style.marker for style in KNOWN_METHOD_STYLES.values()}) == 8
 
 
 def test_unknown_labels_take_the_next_unused_colour():

@@ -1,4 +1,5 @@
-"""Build the TRL trainer for a mode: the decomposed GRPO trainer for RL modes, SFTTrainer for the warm start."""
+"""Build the TRL trainer for a mode: the decomposed GRPO trainer for RL modes, SFTTrainer for the warm start,
+DPOTrainer for DPO on verifiable pairs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from rlvr.tasks.base import RewardSelection, Task, add_prompts
 from trainers.config import RunConfig
 from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
 from trainers.geometry import BatchGeometry
-from trainers.setup import build_grpo_config, build_lora_config, common_trainer_kwargs
+from trainers.setup import build_dpo_config, build_grpo_config, build_lora_config, common_trainer_kwargs
 
 
 def objective_config(config: RunConfig, correctness_reward: str) -> ObjectiveConfig:
@@ -36,9 +37,20 @@ def build_trainer(
     run_name: str,
     report_to: list[str],
 ):
-    """SFTTrainer for ``--mode sft``, DecomposedGRPOTrainer for the RL modes; TRL's own checks as one line."""
+    """SFTTrainer for ``--mode sft``, DPOTrainer for ``--mode dpo``, DecomposedGRPOTrainer for the RL modes; TRL's
+    own checks as one line. For dpo, ``dataset`` holds the preference rows (trainers/preference_pairs.py)."""
     peft_config = build_lora_config(config)
     try:
+        if config.mode == "dpo":
+            from trl import DPOTrainer
+
+            return DPOTrainer(
+                model=model,
+                args=build_dpo_config(config, run_name, report_to),
+                train_dataset=dataset,
+                processing_class=processor,
+                peft_config=peft_config,
+            )
         if config.mode == "sft":
             from trl import SFTConfig, SFTTrainer
 

@@ -22,8 +22,15 @@ from rlvr.errors import UserError
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
 from rlvr.tasks import TASK_MODULES, get_task
 from trainers.objectives import SPLIT_ON_CHOICES
+from trainers.preference_pairs import CHOSEN_FROM_CHOICES
 
-MODES = (*RL_MODES, "sft", "eval")
+# ppo is accepted by the parser only to answer with PPO_MESSAGE: a choice error would not say what to use instead.
+MODES = (*RL_MODES, "dpo", "sft", "eval", "ppo")
+PPO_MESSAGE = (
+    "--mode ppo is not available: TRL 1.16 has no PPO trainer and a critic-based PPO does not belong in this "
+    "toolkit; use --mode grpo here (critic-free), or a PPO implementation such as verl (the official code's) for a "
+    "critic"
+)
 TASKS = tuple(TASK_MODULES)
 REPORT_TO_CHOICES = ("wandb", "tensorboard", "none")
 
@@ -48,7 +55,7 @@ class RunConfig:
     split_on: str = "accuracy"
     reward_funcs: tuple[str, ...] | None = None
     reward_weights: tuple[float, ...] | None = None
-    beta: float = 0.0
+    beta: float = 0.0  # the KL coefficient of RL modes; DPO's beta for --mode dpo (must then be above 0)
     entropy_coef: float = 0.0
     shuffle_rewards: bool = False  # control runs: rewards permuted within each rollout
     loss_type: str = "dapo"
@@ -87,6 +94,10 @@ class RunConfig:
     logging_steps: int = 10
     no_resume: bool = False
     max_eval_samples: int | None = None
+    # DPO on verifiable pairs (--mode dpo)
+    preference_data: str | None = None  # a samples file; None: draw --num-generations samples per problem first
+    pairs_per_problem: int = 1
+    chosen_from: str = "samples"
     config_file: str | None = None  # the YAML file the options came from, if any
 
     def __post_init__(self) -> None:
@@ -111,6 +122,8 @@ class RunConfig:
 
 def check_ranges(config: RunConfig) -> None:
     """Type-independent range checks, one line naming the flag; CLI and YAML values meet the same checks."""
+    if config.mode == "ppo":
+        raise UserError(PPO_MESSAGE)
     at_least_one = {
         "num_generations": config.num_generations,
         "batch_size": config.batch_size,
@@ -126,6 +139,7 @@ def check_ranges(config: RunConfig) -> None:
         "rollout_prompts": config.rollout_prompts,
         "update_prompts": config.update_prompts,
         "max_eval_samples": config.max_eval_samples,
+        "pairs_per_problem": config.pairs_per_problem,
     }
     for name, value in at_least_one.items():
         if value is not None and value < 1:
@@ -154,6 +168,7 @@ def check_ranges(config: RunConfig) -> None:
         raise UserError(f"--max-steps must be a positive integer, or -1 to train --num-epochs, got {config.max_steps}")
     if config.is_rl and config.num_generations < 2:
         raise UserError("--num-generations must be at least 2 for RL modes (GRPO needs a group)")
+    _check_dpo(config)
     if (config.rollout_prompts is None) != (config.update_prompts is None):
         raise UserError("--rollout-prompts and --update-prompts go together; give both or neither")
     if config.rollout_prompts is not None and config.rollout_prompts % config.update_prompts:
@@ -161,6 +176,18 @@ def check_ranges(config: RunConfig) -> None:
             f"--rollout-prompts ({config.rollout_prompts}) must be a multiple of --update-prompts "
             f"({config.update_prompts})"
         )
+
+
+def _check_dpo(config: RunConfig) -> None:
+    """DPO's options belong to --mode dpo, and DPO's beta of 0 would leave its loss flat (log 2, no gradient)."""
+    if config.chosen_from not in CHOSEN_FROM_CHOICES:
+        raise UserError(f"--chosen-from must be one of {', '.join(CHOSEN_FROM_CHOICES)}, got {config.chosen_from!r}")
+    if config.mode != "dpo":
+        if config.preference_data is not None:
+            raise UserError(f"--preference-data is for --mode dpo, not --mode {config.mode}")
+        return
+    if config.beta <= 0:
+        raise UserError("--mode dpo needs --beta above 0: it is DPO's beta (0.1 is the usual value)")
 
 
 def _flag(name: str) -> str:
@@ -187,7 +214,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(source: str = "") -> argparse.ArgumentParser:
     parser = _Parser(
-        description="Train or evaluate a (vision-)language model with GRPO, PSR, NSR, W-REINFORCE or SFT.",
+        description="Train or evaluate a (vision-)language model with GRPO, PSR, NSR, W-REINFORCE, DPO or SFT.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         source=source,
     )
@@ -233,7 +260,10 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     objective.add_argument("--reward-funcs", nargs="+", default=d.reward_funcs, help="subset of the task's rewards")
     objective.add_argument("--reward-weights", nargs="+", type=float, default=d.reward_weights)
     objective.add_argument(
-        "--beta", type=float, default=d.beta, help="KL coefficient (paper: 0 for PSR/NSR/W-REINFORCE)"
+        "--beta",
+        type=float,
+        default=d.beta,
+        help="KL coefficient (paper: 0 for PSR/NSR/W-REINFORCE); for --mode dpo DPO's beta (e.g. 0.1)",
     )
     objective.add_argument("--entropy-coef", type=float, default=d.entropy_coef, help="entropy bonus (paper: 0.001)")
     objective.add_argument(
@@ -280,6 +310,22 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         action="store_true",
         default=d.fixed_updates_per_rollout,
         help="psr/nsr: every rollout takes all its update slots, as before (the paper takes ceil(kept / update))",
+    )
+
+    dpo = parser.add_argument_group("dpo", "DPO on verifiable pairs: chosen from correct samples, rejected from wrong")
+    dpo.add_argument(
+        "--preference-data",
+        default=d.preference_data,
+        help="samples file of generate_samples.py; without it main.py draws --num-generations samples per problem",
+    )
+    dpo.add_argument(
+        "--pairs-per-problem", type=int, default=d.pairs_per_problem, help="distinct pairs per problem at most"
+    )
+    dpo.add_argument(
+        "--chosen-from",
+        choices=CHOSEN_FROM_CHOICES,
+        default=d.chosen_from,
+        help="chosen: correct samples, the task's reference answer, or both (reference when none is correct)",
     )
 
     optim = parser.add_argument_group("optimisation")

@@ -82,7 +82,7 @@ def device_flags() -> dict:
 
 
 def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]) -> dict:
-    """The TrainingArguments fields shared by the GRPO and SFT configs."""
+    """The TrainingArguments fields shared by the GRPO, DPO and SFT configs."""
     return {
         "output_dir": config.output_dir,
         "run_name": run_name,
@@ -129,6 +129,18 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
         log_completions=False,
     )
+
+
+def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):
+    """TRL's DPOConfig: the shared TrainingArguments and --beta as DPO's beta.
+
+    No truncation (TRL's default cuts at 1,024 tokens): the samples are already bounded by the sampler's token
+    limit, a cut completion would be judged on an answer it no longer holds, and cutting a vision-language prompt
+    can split its image tokens.
+    """
+    from trl import DPOConfig
+
+    return DPOConfig(**common_trainer_kwargs(config, run_name, report_to), beta=config.beta, max_length=None)
 
 
 def build_lora_config(config: RunConfig):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from datasets import Dataset
 
@@ -113,3 +114,13 @@ def score_completions(task: Task, completions: Sequence[str], row: Mapping, thre
     columns = {key: [value] * len(completions) for key, value in row.items()}
     rewards = task.reward_functions[task.correctness_reward](completions=list(completions), **columns)
     return [reward is not None and reward >= threshold for reward in rewards]
+
+
+def answer_for_json(value: Any) -> str | int | float:
+    """The label as the task gives it (a countdown target stays an int); anything else a samples file cannot
+    hold as an answer (lists, None, true/false, NaN) as its text."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return str(value)
