@@ -44,7 +44,7 @@ TASK_ARGS = ["--task", "arithmetic", "--dataset-name", "addition"]
 # Supervised warm start: AdamW 1e-3, batch 256, 100 warm-up steps; stopped where the base's Pass@64 is well below 1.
 SFT_ARGS = [
     "--learning-rate", "1e-3", "--batch-size", "256", "--gradient-accumulation-steps", "1", "--warmup", "100",
-    "--max-steps", "200", "--subset-size", "60000", "--seed", "2025", "--logging-steps", "50", "--save-steps", "1000",
+    "--max-steps", "200", "--seed", "2025", "--logging-steps", "50", "--save-steps", "1000",
 ]  # fmt: skip
 # RL: rollouts of 64 prompts x 8 samples, optimizer updates of 32 prompts (the paper's 4:1 becomes 2:1 here), a
 # learning rate warmed up over 4 update slots and then constant (the paper's schedule), no KL, no entropy bonus.
@@ -56,7 +56,7 @@ RL_ARGS = [
     "--warmup", "4", "--lr-scheduler-type", "constant_with_warmup", "--num-generations", "8",
     "--rollout-prompts", "64", "--update-prompts", "32", "--batch-size", "64", "--max-completion-length", "8",
     "--temperature", "1.0", "--beta", "0", "--entropy-coef", "0", "--logging-steps", "2",
-    "--save-total-limit", "10", "--subset-size", "20000",
+    "--save-total-limit", "10",
 ]  # fmt: skip
 # Evaluation: the paper's sampling protocol (temperature 0.6, top-p 0.95), n = 64 per held-out problem.
 NUM_PROBLEMS = 160

@@ -1,8 +1,8 @@
 """The problems of the arithmetic toy task, in two families (datasets):
 
 - ``synthetic`` (the default): ``a+b*c`` with a and b below 100 and c a single digit;
-- ``addition``: ``a+b`` with a and b below 1,000, where the carries make a short warm-up uncertain but RL can
-  sharpen it (docs/objectives.md, "Choices").
+- ``addition``: ``a+b`` with a and b below 100: after a short warm-up the model is right often enough for RL to
+  have a signal and wrong often enough to leave room (docs/objectives.md, "Choices").
 
 A multiplication in front of an addition, answered without any working, is hard for a ~1M-parameter model: after
 a short supervised warm-up some problems are solved almost always, others almost never, and many sit between. That
@@ -50,7 +50,7 @@ class ProblemFamily:
 
 FAMILIES = {
     "synthetic": ProblemFamily(((0, 99), (0, 99), (0, 9)), expression_of, answer_of),
-    "addition": ProblemFamily(((0, 999), (0, 999)), lambda a, b: f"{a}+{b}", lambda a, b: a + b),
+    "addition": ProblemFamily(((0, 99), (0, 99)), lambda a, b: f"{a}+{b}", lambda a, b: a + b),
 }
 
 
@@ -65,6 +65,10 @@ def _operands_of_split(family: str, split: str) -> tuple[tuple[int, ...], ...]:
     spec = FAMILIES[family]
     ranges = (range(low, high + 1) for low, high in spec.operand_ranges)
     return tuple(operands for operands in itertools.product(*ranges) if split_of(spec.expression(*operands)) == split)
+
+
+def problems_in_split(family: str, split: str) -> int:
+    return len(_operands_of_split(family, split))
 
 
 def generate_problems(num_rows: int, seed: int, split: str, family: str = "synthetic") -> list[dict]:

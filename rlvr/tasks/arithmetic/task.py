@@ -1,8 +1,9 @@
 """The arithmetic toy task: the prompt is ``12+34*5=``, the completion is the number, ``182``.
 
 Made for the tiny-arith model (rlvr/models/tiny.py), whose character tokenizer knows digits and ``+-*=`` only.
-Rows: ``expression`` (str) and ``answer`` (int). The one dataset, ``synthetic``, is generated here (problems.py):
-20,000 train and 500 test problems by default, ``--subset-size`` draws another number.
+Rows: ``expression`` (str) and ``answer`` (int). The datasets, ``synthetic`` (``a+b*c``) and ``addition``
+(``a+b``), are generated here (problems.py): 20,000 train (or all there are) and 500 test problems by default;
+``--subset-size`` draws another number.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import datasets
 
 from rlvr.errors import UserError
-from rlvr.tasks.arithmetic.problems import FAMILIES, generate_problems
+from rlvr.tasks.arithmetic.problems import FAMILIES, SPLITS, generate_problems, problems_in_split
 from rlvr.tasks.base import Task
 from rlvr.tasks.completions import completion_text
 
@@ -62,7 +63,9 @@ def load_arithmetic_dataset(
         raise UserError("arithmetic: the problems are generated; --dataset-path does not apply")
     if subset_size is not None and subset_size <= 0:
         raise UserError(f"arithmetic: subset size must be a positive number of rows, got {subset_size}")
-    num_rows = subset_size or DEFAULT_SPLIT_SIZES.get(split, 0)
+    if split not in SPLITS:
+        raise UserError(f"arithmetic: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    num_rows = subset_size or min(DEFAULT_SPLIT_SIZES[split], problems_in_split(name, split))
     return datasets.Dataset.from_list(generate_problems(num_rows, seed, split, family=name), features=ROW_FEATURES)
 
 
