@@ -21,16 +21,19 @@ import torch
 from datasets import Dataset
 from tqdm import tqdm
 
+from evaluation.batching import call_groups, choose_batch_size, problems_per_call, shard_indices
 from evaluation.samples_file import problem_record, write_samples_file
 from evaluation.sampling import (
     ProgressWriter,
     SamplingSettings,
     checkpoint_identity,
+    draw_group_samples,
     draw_samples,
     progress_path_for,
     read_progress,
 )
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.generation import encode_prompts
 from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
 from rlvr.models.registry import resolve_model
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
@@ -55,11 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default 0.95)")
     parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most (default 768)")
-    parser.add_argument("--batch-size", type=int, default=32, help="samples per generate call (default 32)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU, 32 on CPU)",
+    )
     parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
     parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i (2025)")
     parser.add_argument("--reward-threshold", type=float, default=0.5, help="correct when reward >= this (0.5)")
     parser.add_argument("--output-path", type=Path, default=Path("samples.json"), help="default samples.json")
+    parser.add_argument("--num-shards", type=int, default=1, help="split the problems into this many shards (1)")
+    parser.add_argument(
+        "--shard-index", type=int, default=0, help="this run's shard, 0..num-shards-1 (evaluation/merge_samples.py)"
+    )
     return parser
 
 
@@ -69,9 +81,12 @@ def check_arguments(args: argparse.Namespace) -> None:
         ("--max-new-tokens", args.max_new_tokens),
         ("--batch-size", args.batch_size),
         ("--max-problems", args.max_problems),
+        ("--num-shards", args.num_shards),
     ]:
         if value is not None and value < 1:
             raise UserError(f"{flag} must be a positive integer, got {value}")
+    if not 0 <= args.shard_index < args.num_shards:
+        raise UserError(f"--shard-index must lie in 0..{args.num_shards - 1} for {args.num_shards} shards")
     if not (math.isfinite(args.temperature) and args.temperature > 0):
         raise UserError(f"--temperature must be above 0 for sampling, got {args.temperature}")
     if not 0 < args.top_p <= 1:
@@ -101,6 +116,8 @@ def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
         reward_threshold=args.reward_threshold,
+        num_shards=args.num_shards,
+        shard_index=args.shard_index,
     )
 
 
@@ -108,25 +125,58 @@ def sample_problems(
     checkpoint: LoadedCheckpoint,
     task: Task,
     dataset: Dataset,
-    pending: list[int],
+    owned: Sequence[int],
     settings: SamplingSettings,
     batch_size: int,
     progress: ProgressWriter,
     done: dict[int | str, dict],
 ) -> None:
-    """Sample each pending problem, adding its record to ``done`` and to the progress file as it finishes."""
+    """Sample each pending problem of ``owned``, adding its record to ``done`` and to the progress file.
+
+    Problems share a generate call in fixed blocks of indices (evaluation/batching.py). A block with some problems
+    already saved is drawn whole again, so the pending ones get exactly the samples an uninterrupted run gave them.
+    """
+    model, processor = checkpoint.model, checkpoint.processor
+    per_call = problems_per_call(batch_size, settings.num_samples)
+    groups = [group for group in call_groups(owned, per_call) if any(index not in done for index in group)]
+    pending = sum(index not in done for index in owned)
     samples_drawn, seconds = 0, 0.0
-    with tqdm(total=len(dataset), initial=len(dataset) - len(pending), unit="problem", desc="sampling") as bar:
-        for index in pending:
-            row = dataset[index]
+    with tqdm(total=len(owned), initial=len(owned) - pending, unit="problem", desc="sampling") as bar:
+        for group in groups:
+            rows = [dataset[index] for index in group]
             started = time.perf_counter()
-            samples = draw_samples(checkpoint.model, checkpoint.processor, task, row, settings, index, batch_size)
+            if per_call == 1:  # n >= batch size: one problem, in chunks of batch_size samples
+                drawn = [draw_samples(model, processor, task, rows[0], settings, group[0], batch_size)]
+            else:
+                drawn = draw_group_samples(model, processor, task, rows, settings, group[0])
             seconds += time.perf_counter() - started
-            samples_drawn += len(samples)
-            done[index] = problem_record(task, row, index, samples, settings)
-            progress.append(done[index])
+            samples_drawn += sum(len(samples) for samples in drawn)
+            for index, row, samples in zip(group, rows, drawn, strict=True):
+                if index in done:
+                    continue
+                done[index] = problem_record(task, row, index, samples, settings)
+                progress.append(done[index])
+                bar.update()
             bar.set_postfix(samples_per_s=f"{samples_drawn / seconds:.1f}", refresh=False)
-            bar.update()
+
+
+def batch_size_for(
+    args: argparse.Namespace,
+    checkpoint: LoadedCheckpoint,
+    task: Task,
+    dataset: Dataset,
+    settings: SamplingSettings,
+    device: torch.device,
+) -> int:
+    """--batch-size, or one chosen from the device's memory for problem 0's prompt (every shard sees the same)."""
+    if args.batch_size is not None:
+        return args.batch_size
+    encoded = encode_prompts(checkpoint.processor, task, [dict(dataset[0])], settings.prompt_style, device)
+    # A quarter more than problem 0's prompt leaves room for longer prompts in the same call.
+    sequence_tokens = int(1.25 * encoded["input_ids"].shape[1]) + settings.max_new_tokens
+    batch_size = choose_batch_size(checkpoint.model, device, settings.num_samples, sequence_tokens)
+    print(f"Batch size {batch_size} sequences per generate call (--batch-size to choose another)")
+    return batch_size
 
 
 @exit_on_user_error
@@ -151,9 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if len(dataset) == 0:
         raise UserError(f"{settings.dataset} ({settings.split}) has no problems")
-    pending = [index for index in range(len(dataset)) if index not in done]
+    owned = shard_indices(len(dataset), settings.num_shards, settings.shard_index)
+    if len(owned) == 0:
+        raise UserError(f"shard {settings.shard_index} of {settings.num_shards}: none of the {len(dataset)} problems")
+    pending = [index for index in owned if index not in done]
     if done:
-        print(f"Resuming from {progress_path}: {len(dataset) - len(pending)} of {len(dataset)} problems done")
+        print(f"Resuming from {progress_path}: {len(owned) - len(pending)} of {len(owned)} problems done")
 
     # Sample problem by problem, saving each as it finishes; the model is loaded only when some are left
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,14 +217,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Loaded the LoRA adapter {settings.checkpoint} onto {checkpoint.adapter_base}, merged")
         with ProgressWriter(progress_path, settings, saved) as progress:
             try:
-                sample_problems(checkpoint, task, dataset, pending, settings, args.batch_size, progress, done)
+                batch_size = batch_size_for(args, checkpoint, task, dataset, settings, device)
+                sample_problems(checkpoint, task, dataset, owned, settings, batch_size, progress, done)
             except KeyboardInterrupt:
-                print(f"\nInterrupted; {len(done)} of {len(dataset)} problems are saved in {progress_path}.")
+                print(f"\nInterrupted; {len(done)} of {len(owned)} problems are saved in {progress_path}.")
                 print("Run the same command again to continue.")
                 return INTERRUPTED_EXIT_CODE
 
     # Write the samples file, then drop the progress file it replaces
-    problems = [done[index] for index in range(len(dataset))]
+    problems = [done[index] for index in owned]
     write_samples_file(output_path, settings, problems)
     progress_path.unlink(missing_ok=True)
     correct = sum(problem["num_correct"] for problem in problems)

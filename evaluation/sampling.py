@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +42,17 @@ class SamplingSettings:
     max_new_tokens: int
     seed: int
     reward_threshold: float
+    # Which part of the dataset this file holds (evaluation/batching.py); 1 and 0 for the whole dataset.
+    num_shards: int = 1
+    shard_index: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> SamplingSettings:
-        return cls(**{field.name: values[field.name] for field in fields(cls)})
+        # Files written before a field existed lack it: it then has its default.
+        return cls(**{field.name: values[field.name] for field in fields(cls) if field.name in values})
 
 
 def checkpoint_identity(checkpoint: str) -> str:
@@ -88,6 +92,31 @@ def draw_samples(
             max_new_tokens=settings.max_new_tokens,
         )
     return samples
+
+
+def draw_group_samples(
+    model, processor, task: Task, rows: Sequence[Mapping], settings: SamplingSettings, first_index: int
+) -> list[list[str]]:
+    """``settings.num_samples`` completions of each of several problems in one generate call.
+
+    The prompts are padded into one batch and each repeated n times (``num_return_sequences``), so the model
+    reads every prompt once and samples all of them together. The call is seeded from its first problem's index:
+    its problems are a fixed block of indices (evaluation/batching.py), so a rerun or a resumed run draws the same.
+    """
+    encoded = encode_prompts(processor, task, [dict(row) for row in rows], settings.prompt_style, model.device)
+    torch.manual_seed(problem_seed(settings, first_index))
+    flat = generate_completions(
+        model,
+        processor,
+        encoded,
+        num_return_sequences=settings.num_samples,
+        do_sample=True,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_new_tokens=settings.max_new_tokens,
+    )
+    n = settings.num_samples
+    return [flat[position * n : (position + 1) * n] for position in range(len(rows))]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -149,6 +178,8 @@ def _json_line(line: bytes) -> Any:
 def _check_same_settings(path: Path, recorded: Any, settings: SamplingSettings) -> None:
     if not isinstance(recorded, dict):
         raise UserError(f"{path} has no recorded settings; delete it to start over")
+    defaults = {field.name: field.default for field in fields(SamplingSettings) if field.default is not MISSING}
+    recorded = {**defaults, **recorded}  # a progress file older than a field was written with its default
     differences = [
         f"{name} {recorded.get(name)!r} there, {value!r} here"
         for name, value in settings.as_dict().items()
