@@ -13,24 +13,21 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from datasets import Dataset
-from tqdm import tqdm
 
-from evaluation.batching import call_groups, choose_batch_size, problems_per_call, shard_indices
-from evaluation.samples_file import problem_record, write_samples_file
+from evaluation.batching import choose_batch_size, shard_indices
+from evaluation.samples_file import write_samples_file
 from evaluation.sampling import (
     ProgressWriter,
     SamplingSettings,
     checkpoint_identity,
-    draw_group_samples,
-    draw_samples,
     progress_path_for,
     read_progress,
+    sample_problems,
 )
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.generation import encode_prompts
@@ -121,45 +118,6 @@ def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
     )
 
 
-def sample_problems(
-    checkpoint: LoadedCheckpoint,
-    task: Task,
-    dataset: Dataset,
-    owned: Sequence[int],
-    settings: SamplingSettings,
-    batch_size: int,
-    progress: ProgressWriter,
-    done: dict[int | str, dict],
-) -> None:
-    """Sample each pending problem of ``owned``, adding its record to ``done`` and to the progress file.
-
-    Problems share a generate call in fixed blocks of indices (evaluation/batching.py). A block with some problems
-    already saved is drawn whole again, so the pending ones get exactly the samples an uninterrupted run gave them.
-    """
-    model, processor = checkpoint.model, checkpoint.processor
-    per_call = problems_per_call(batch_size, settings.num_samples)
-    groups = [group for group in call_groups(owned, per_call) if any(index not in done for index in group)]
-    pending = sum(index not in done for index in owned)
-    samples_drawn, seconds = 0, 0.0
-    with tqdm(total=len(owned), initial=len(owned) - pending, unit="problem", desc="sampling") as bar:
-        for group in groups:
-            rows = [dataset[index] for index in group]
-            started = time.perf_counter()
-            if per_call == 1:  # n >= batch size: one problem, in chunks of batch_size samples
-                drawn = [draw_samples(model, processor, task, rows[0], settings, group[0], batch_size)]
-            else:
-                drawn = draw_group_samples(model, processor, task, rows, settings, group[0])
-            seconds += time.perf_counter() - started
-            samples_drawn += sum(len(samples) for samples in drawn)
-            for index, row, samples in zip(group, rows, drawn, strict=True):
-                if index in done:
-                    continue
-                done[index] = problem_record(task, row, index, samples, settings)
-                progress.append(done[index])
-                bar.update()
-            bar.set_postfix(samples_per_s=f"{samples_drawn / seconds:.1f}", refresh=False)
-
-
 def batch_size_for(
     args: argparse.Namespace,
     checkpoint: LoadedCheckpoint,
@@ -218,7 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with ProgressWriter(progress_path, settings, saved) as progress:
             try:
                 batch_size = batch_size_for(args, checkpoint, task, dataset, settings, device)
-                sample_problems(checkpoint, task, dataset, owned, settings, batch_size, progress, done)
+                sample_problems(
+                    checkpoint.model, checkpoint.processor, task, dataset, owned, settings, batch_size, progress, done
+                )
             except KeyboardInterrupt:
                 print(f"\nInterrupted; {len(done)} of {len(owned)} problems are saved in {progress_path}.")
                 print("Run the same command again to continue.")

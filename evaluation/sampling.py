@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
+from evaluation.batching import call_groups, problems_per_call
+from evaluation.samples_file import problem_record
 from rlvr.errors import UserError
-from rlvr.generation import encode_prompts, generate_completions
+from rlvr.generation import encode_prompts, generate_completions, prefill_prompts
 from rlvr.tasks.base import Task
 
 PROGRESS_FORMAT = "rlvr generate_samples progress 1"
@@ -78,6 +82,7 @@ def draw_samples(
     before it in this process: a resumed run writes what an uninterrupted one would have.
     """
     encoded = encode_prompts(processor, task, [dict(row)], settings.prompt_style, model.device)
+    prompt_cache = prefill_prompts(model, encoded)  # the prompt is read once, not once per sample
     torch.manual_seed(problem_seed(settings, problem_index))
     samples: list[str] = []
     while len(samples) < settings.num_samples:
@@ -90,6 +95,7 @@ def draw_samples(
             temperature=settings.temperature,
             top_p=settings.top_p,
             max_new_tokens=settings.max_new_tokens,
+            prompt_cache=prompt_cache,
         )
     return samples
 
@@ -104,6 +110,7 @@ def draw_group_samples(
     its problems are a fixed block of indices (evaluation/batching.py), so a rerun or a resumed run draws the same.
     """
     encoded = encode_prompts(processor, task, [dict(row) for row in rows], settings.prompt_style, model.device)
+    prompt_cache = prefill_prompts(model, encoded)
     torch.manual_seed(problem_seed(settings, first_index))
     flat = generate_completions(
         model,
@@ -114,9 +121,53 @@ def draw_group_samples(
         temperature=settings.temperature,
         top_p=settings.top_p,
         max_new_tokens=settings.max_new_tokens,
+        prompt_cache=prompt_cache,
     )
     n = settings.num_samples
     return [flat[position * n : (position + 1) * n] for position in range(len(rows))]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Many problems
+
+
+def sample_problems(
+    model,
+    processor,
+    task: Task,
+    dataset: Sequence[Mapping],
+    owned: Sequence[int],
+    settings: SamplingSettings,
+    batch_size: int,
+    progress: ProgressWriter,
+    done: dict[int | str, dict],
+) -> None:
+    """Sample each pending problem of ``owned``, adding its record to ``done`` and to the progress file.
+
+    Problems share a generate call in fixed blocks of indices (evaluation/batching.py). A block with some problems
+    already saved is drawn whole again, so the pending ones get exactly the samples an uninterrupted run gave them.
+    """
+    per_call = problems_per_call(batch_size, settings.num_samples)
+    groups = [group for group in call_groups(owned, per_call) if any(index not in done for index in group)]
+    pending = sum(index not in done for index in owned)
+    samples_drawn, seconds = 0, 0.0
+    with tqdm(total=len(owned), initial=len(owned) - pending, unit="problem", desc="sampling") as bar:
+        for group in groups:
+            rows = [dataset[index] for index in group]
+            started = time.perf_counter()
+            if per_call == 1:  # n >= batch size: one problem, in chunks of batch_size samples
+                drawn = [draw_samples(model, processor, task, rows[0], settings, group[0], batch_size)]
+            else:
+                drawn = draw_group_samples(model, processor, task, rows, settings, group[0])
+            seconds += time.perf_counter() - started
+            samples_drawn += sum(len(samples) for samples in drawn)
+            for index, row, samples in zip(group, rows, drawn, strict=True):
+                if index in done:
+                    continue
+                done[index] = problem_record(task, row, index, samples, settings)
+                progress.append(done[index])
+                bar.update()
+            bar.set_postfix(samples_per_s=f"{samples_drawn / seconds:.1f}", refresh=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------

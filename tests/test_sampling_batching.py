@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import generate_samples
+from evaluation import sampling
 from evaluation.batching import (
     CPU_BATCH_SIZE,
     batch_size_for_memory,
@@ -27,7 +28,7 @@ from evaluation.sampling import (
     draw_samples,
     progress_path_for,
 )
-from rlvr.generation import encode_prompts, generate_completions
+from rlvr.generation import encode_prompts, generate_completions, prefill_prompts
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
@@ -147,7 +148,7 @@ def test_generate_is_called_once_per_block(monkeypatch, tmp_path):
         blocks.append((first_index, len(rows)))
         return [["<answer>1</answer>"] * settings.num_samples for _ in rows]
 
-    monkeypatch.setattr(generate_samples, "draw_group_samples", recording)
+    monkeypatch.setattr(sampling, "draw_group_samples", recording)
     run(tmp_path, "samples.json", "--batch-size", "4")
     assert blocks == [(0, 2), (2, 1)]
 
@@ -216,3 +217,26 @@ def test_a_shard_index_outside_the_shards_is_a_user_error(tmp_path, capsys):
         )
     assert exit_info.value.code == 2
     assert "--shard-index must lie in 0..1" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The prompt read once
+
+
+@pytest.mark.parametrize(("model_name", "task_name"), [("tiny", "chart"), ("tiny-text", "countdown")])
+def test_samples_from_the_prompt_cache_equal_samples_without_it(model_name, task_name):
+    task, checkpoint = get_task(task_name), load_checkpoint(model_name, CPU)
+    model, processor = checkpoint.model, checkpoint.processor
+    rows = [task.load_dataset("synthetic", "test", None, 2, HELD_OUT_DATASET_SEED)[index] for index in (0, 1)]
+    encoded = encode_prompts(processor, task, rows, task.default_prompt_style, CPU)  # two prompts, padded
+    prompt_cache = prefill_prompts(model, encoded)
+    assert prompt_cache is not None, "the tiny models must take the cached path, or this test checks nothing"
+    sampling = {"num_return_sequences": 3, "do_sample": True, "top_p": 0.95, "max_new_tokens": 6}
+    torch.manual_seed(11)
+    plain = generate_completions(model, processor, encoded, **sampling)
+    torch.manual_seed(11)
+    cached = generate_completions(model, processor, encoded, prompt_cache=prompt_cache, **sampling)
+    torch.manual_seed(11)
+    again = generate_completions(model, processor, encoded, prompt_cache=prompt_cache, **sampling)  # reusable
+    assert cached == plain == again
+    assert len(plain) == 6
