@@ -29,10 +29,11 @@ from evaluation.sampling import (
     read_progress,
     sample_problems,
 )
+from evaluation.vllm_sampling import load_llm, sample_problems_vllm, vllm_usable
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.generation import encode_prompts
 from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
-from rlvr.models.registry import resolve_model
+from rlvr.models.registry import load_processor, resolve_model
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 from rlvr.tasks.base import Task
 
@@ -137,6 +138,33 @@ def batch_size_for(
     return batch_size
 
 
+def sample_pending(
+    args: argparse.Namespace,
+    task: Task,
+    dataset: Dataset,
+    owned: Sequence[int],
+    settings: SamplingSettings,
+    progress: ProgressWriter,
+    done: dict[int | str, dict],
+) -> None:
+    """Load the model and sample what is left: through vLLM when it is installed and there is a GPU, else through
+    transformers (evaluation/sampling.py)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = resolve_model(args.checkpoint_path)
+    if vllm_usable(resolved.source, device.type == "cuda"):
+        print("Sampling with vLLM: one request of n samples per problem")
+        pending = [index for index in owned if index not in done]
+        llm, processor = load_llm(resolved.source, settings.seed), load_processor(resolved)
+        sample_problems_vllm(llm, processor, task, dataset, pending, settings, progress, done)
+        return
+    checkpoint = load_checkpoint(args.checkpoint_path, device)
+    if checkpoint.adapter_base:
+        print(f"Loaded the LoRA adapter {settings.checkpoint} onto {checkpoint.adapter_base}, merged")
+    batch_size = batch_size_for(args, checkpoint, task, dataset, settings, device)
+    model, processor = checkpoint.model, checkpoint.processor
+    sample_problems(model, processor, task, dataset, owned, settings, batch_size, progress, done)
+
+
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     # Parse and check, before anything slow
@@ -169,16 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Sample problem by problem, saving each as it finishes; the model is loaded only when some are left
     output_path.parent.mkdir(parents=True, exist_ok=True)
     if pending:
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        checkpoint = load_checkpoint(args.checkpoint_path, device)
-        if checkpoint.adapter_base:
-            print(f"Loaded the LoRA adapter {settings.checkpoint} onto {checkpoint.adapter_base}, merged")
         with ProgressWriter(progress_path, settings, saved) as progress:
             try:
-                batch_size = batch_size_for(args, checkpoint, task, dataset, settings, device)
-                sample_problems(
-                    checkpoint.model, checkpoint.processor, task, dataset, owned, settings, batch_size, progress, done
-                )
+                sample_pending(args, task, dataset, owned, settings, progress, done)
             except KeyboardInterrupt:
                 print(f"\nInterrupted; {len(done)} of {len(owned)} problems are saved in {progress_path}.")
                 print("Run the same command again to continue.")

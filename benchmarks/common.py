@@ -32,10 +32,8 @@ def timed(function: Callable[[], object], repeats: int) -> list[float]:
 
 def median_and_spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
     """'1.23 s (1.10-1.40 over 5)': the median, then the smallest and largest of the repeats."""
-    return (
-        f"{statistics.median(values):.{digits}f} {unit} "
-        f"({min(values):.{digits}f}-{max(values):.{digits}f} over {len(values)})"
-    )
+    median = f"{statistics.median(values):.{digits}f}" + (f" {unit}" if unit else "")
+    return f"{median} ({min(values):.{digits}f}-{max(values):.{digits}f} over {len(values)})"
 
 
 def peak_memory_mb() -> float:

@@ -219,8 +219,10 @@ def _summarize_group(
 ) -> dict[str, Any]:
     # Pass@k depends on a problem only through (n, c): the estimator and the bootstrap work on the distinct pairs
     # and how often each occurs (evaluation/bootstrap.py), which is what makes 100,000 problems cheap.
-    pairs, multiplicities = np.unique(np.stack([num_samples, num_correct]), axis=1, return_counts=True)
-    pair_n, pair_c = pairs
+    # One integer per pair (n * (max c + 1) + c): np.unique on integers is far faster than on pairs (axis=1).
+    base = int(num_correct.max(initial=0)) + 1
+    keys, multiplicities = np.unique(num_samples * base + num_correct, return_counts=True)
+    pair_n, pair_c = np.divmod(keys, base)
     values: dict[str, float] = {}
     intervals: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
