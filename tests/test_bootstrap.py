@@ -65,3 +65,19 @@ def test_memory_is_bounded_by_batches_of_resamples(monkeypatch):
     batched = resampled_means(values, multiplicities, 11, np.random.default_rng(1))
     assert batched.shape == (1, 11) and np.all((batched >= 0) & (batched <= 1))
     assert len(np.unique(batched)) > 1
+
+
+def test_a_progress_bar_counts_the_groups_once_past_its_delay(monkeypatch, capsys):
+    import evaluation.pass_at_k as module
+
+    problems = [
+        {"problem_id": index, "question": "q", "answer": "a", "samples": ["s"] * 4,
+         "correct": [True] * c + [False] * (4 - c), "num_correct": c, "num_total": 4,
+         "dataset": "one" if index % 2 else "two"}
+        for index, c in enumerate([0, 1, 2, 3, 4, 2])
+    ]  # fmt: skip
+    module.compute_results(problems, n_resamples=50)
+    assert "pass@k intervals" not in capsys.readouterr().err  # a quick run prints nothing
+    monkeypatch.setattr(module, "_PROGRESS_DELAY_S", 0.0)
+    module.compute_results(problems, n_resamples=50)
+    assert "3/3" in capsys.readouterr().err  # all problems, then the datasets "one" and "two"
