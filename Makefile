@@ -46,3 +46,11 @@ clean-demo:
 .PHONY: science
 science: $(STAMP)
 	$(BIN)/python experiments/objectives_toy.py
+
+# Speed figures (docs/benchmarks.md): Pass@k and its intervals on 100,000 problems x 256 samples, and samples/s of
+# generate_samples.py against a plain generate loop on the tiny models. A few minutes on two cores.
+.PHONY: bench
+bench: $(STAMP)
+	{ printf '# Benchmarks\n\nWritten by `make bench` (benchmarks/); rerun it to refresh. Medians over repeats, smallest-largest in brackets.\n\n'; \
+	  $(BIN)/python -m benchmarks.bench_pass_at_k && $(BIN)/python -m benchmarks.bench_sampling; } > docs/benchmarks.md.tmp
+	mv docs/benchmarks.md.tmp docs/benchmarks.md

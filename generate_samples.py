@@ -13,26 +13,27 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from datasets import Dataset
-from tqdm import tqdm
 
-from evaluation.samples_file import problem_record, write_samples_file
+from evaluation.batching import choose_batch_size, shard_indices
+from evaluation.samples_file import write_samples_file
 from evaluation.sampling import (
     ProgressWriter,
     SamplingSettings,
     checkpoint_identity,
-    draw_samples,
     progress_path_for,
     read_progress,
+    sample_problems,
 )
+from evaluation.vllm_sampling import load_llm, sample_problems_vllm, vllm_usable
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.generation import encode_prompts
 from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
-from rlvr.models.registry import resolve_model
+from rlvr.models.registry import load_processor, resolve_model
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 from rlvr.tasks.base import Task
 
@@ -55,11 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default 0.95)")
     parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most (default 768)")
-    parser.add_argument("--batch-size", type=int, default=32, help="samples per generate call (default 32)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU, 32 on CPU)",
+    )
     parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
     parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i (2025)")
     parser.add_argument("--reward-threshold", type=float, default=0.5, help="correct when reward >= this (0.5)")
     parser.add_argument("--output-path", type=Path, default=Path("samples.json"), help="default samples.json")
+    parser.add_argument("--num-shards", type=int, default=1, help="split the problems into this many shards (1)")
+    parser.add_argument(
+        "--shard-index", type=int, default=0, help="this run's shard, 0..num-shards-1 (evaluation/merge_samples.py)"
+    )
     return parser
 
 
@@ -69,9 +79,12 @@ def check_arguments(args: argparse.Namespace) -> None:
         ("--max-new-tokens", args.max_new_tokens),
         ("--batch-size", args.batch_size),
         ("--max-problems", args.max_problems),
+        ("--num-shards", args.num_shards),
     ]:
         if value is not None and value < 1:
             raise UserError(f"{flag} must be a positive integer, got {value}")
+    if not 0 <= args.shard_index < args.num_shards:
+        raise UserError(f"--shard-index must lie in 0..{args.num_shards - 1} for {args.num_shards} shards")
     if not (math.isfinite(args.temperature) and args.temperature > 0):
         raise UserError(f"--temperature must be above 0 for sampling, got {args.temperature}")
     if not 0 < args.top_p <= 1:
@@ -101,32 +114,55 @@ def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
         reward_threshold=args.reward_threshold,
+        num_shards=args.num_shards,
+        shard_index=args.shard_index,
     )
 
 
-def sample_problems(
+def batch_size_for(
+    args: argparse.Namespace,
     checkpoint: LoadedCheckpoint,
     task: Task,
     dataset: Dataset,
-    pending: list[int],
     settings: SamplingSettings,
-    batch_size: int,
+    device: torch.device,
+) -> int:
+    """--batch-size, or one chosen from the device's memory for problem 0's prompt (every shard sees the same)."""
+    if args.batch_size is not None:
+        return args.batch_size
+    encoded = encode_prompts(checkpoint.processor, task, [dict(dataset[0])], settings.prompt_style, device)
+    # A quarter more than problem 0's prompt leaves room for longer prompts in the same call.
+    sequence_tokens = int(1.25 * encoded["input_ids"].shape[1]) + settings.max_new_tokens
+    batch_size = choose_batch_size(checkpoint.model, device, settings.num_samples, sequence_tokens)
+    print(f"Batch size {batch_size} sequences per generate call (--batch-size to choose another)")
+    return batch_size
+
+
+def sample_pending(
+    args: argparse.Namespace,
+    task: Task,
+    dataset: Dataset,
+    owned: Sequence[int],
+    settings: SamplingSettings,
     progress: ProgressWriter,
     done: dict[int | str, dict],
 ) -> None:
-    """Sample each pending problem, adding its record to ``done`` and to the progress file as it finishes."""
-    samples_drawn, seconds = 0, 0.0
-    with tqdm(total=len(dataset), initial=len(dataset) - len(pending), unit="problem", desc="sampling") as bar:
-        for index in pending:
-            row = dataset[index]
-            started = time.perf_counter()
-            samples = draw_samples(checkpoint.model, checkpoint.processor, task, row, settings, index, batch_size)
-            seconds += time.perf_counter() - started
-            samples_drawn += len(samples)
-            done[index] = problem_record(task, row, index, samples, settings)
-            progress.append(done[index])
-            bar.set_postfix(samples_per_s=f"{samples_drawn / seconds:.1f}", refresh=False)
-            bar.update()
+    """Load the model and sample what is left: through vLLM when it is installed and there is a GPU, else through
+    transformers (evaluation/sampling.py)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = resolve_model(args.checkpoint_path)
+    if vllm_usable(resolved.source, device.type == "cuda"):
+        print("Sampling with vLLM: one request of n samples per problem")
+        pending = [index for index in owned if index not in done]
+        llm, processor = load_llm(resolved.source, settings.seed), load_processor(resolved)
+        sample_problems_vllm(llm, processor, task, dataset, pending, settings, progress, done)
+        return
+    checkpoint = load_checkpoint(args.checkpoint_path, device)
+    if checkpoint.adapter_base:
+        print(f"Loaded the LoRA adapter {settings.checkpoint} onto {checkpoint.adapter_base}, merged")
+    batch_size = batch_size_for(args, checkpoint, task, dataset, settings, device)
+    model, processor = checkpoint.model, checkpoint.processor
+    sample_problems(model, processor, task, dataset, owned, settings, batch_size, progress, done)
 
 
 @exit_on_user_error
@@ -151,27 +187,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if len(dataset) == 0:
         raise UserError(f"{settings.dataset} ({settings.split}) has no problems")
-    pending = [index for index in range(len(dataset)) if index not in done]
+    owned = shard_indices(len(dataset), settings.num_shards, settings.shard_index)
+    if len(owned) == 0:
+        raise UserError(f"shard {settings.shard_index} of {settings.num_shards}: none of the {len(dataset)} problems")
+    pending = [index for index in owned if index not in done]
     if done:
-        print(f"Resuming from {progress_path}: {len(dataset) - len(pending)} of {len(dataset)} problems done")
+        print(f"Resuming from {progress_path}: {len(owned) - len(pending)} of {len(owned)} problems done")
 
     # Sample problem by problem, saving each as it finishes; the model is loaded only when some are left
     output_path.parent.mkdir(parents=True, exist_ok=True)
     if pending:
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        checkpoint = load_checkpoint(args.checkpoint_path, device)
-        if checkpoint.adapter_base:
-            print(f"Loaded the LoRA adapter {settings.checkpoint} onto {checkpoint.adapter_base}, merged")
         with ProgressWriter(progress_path, settings, saved) as progress:
             try:
-                sample_problems(checkpoint, task, dataset, pending, settings, args.batch_size, progress, done)
+                sample_pending(args, task, dataset, owned, settings, progress, done)
             except KeyboardInterrupt:
-                print(f"\nInterrupted; {len(done)} of {len(dataset)} problems are saved in {progress_path}.")
+                print(f"\nInterrupted; {len(done)} of {len(owned)} problems are saved in {progress_path}.")
                 print("Run the same command again to continue.")
                 return INTERRUPTED_EXIT_CODE
 
     # Write the samples file, then drop the progress file it replaces
-    problems = [done[index] for index in range(len(dataset))]
+    problems = [done[index] for index in owned]
     write_samples_file(output_path, settings, problems)
     progress_path.unlink(missing_ok=True)
     correct = sum(problem["num_correct"] for problem in problems)

@@ -8,16 +8,16 @@ both JSON schemas (samples in, results out).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-import warnings
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
+from evaluation.bootstrap import mean_intervals
 from evaluation.samples_file import BREAKDOWN_FIELDS, read_samples_file, validate_problems
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import read_json, write_json_atomically
@@ -26,10 +26,7 @@ DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_N_RESAMPLES = 10_000
 DEFAULT_SEED = 2025
-
-# Resampled means are computed this many bootstrap replicates at a time, so 5,000 problems x 10,000 resamples
-# never needs more than a few tens of MB.
-_BOOTSTRAP_BATCH = 500
+_PROGRESS_DELAY_S = 2.0  # seconds before the progress bar of the intervals shows
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -133,20 +130,23 @@ def compute_results(
     _check_uniform_n(num_samples, allow_ragged, source)
     ks = _choose_k_values(k_values, num_samples, allow_ragged, source)
 
-    def summarize(mask: np.ndarray, scope: str) -> dict[str, Any]:
-        return _summarize_group(num_samples[mask], num_correct[mask], ks, confidence, n_resamples, seed, scope)
-
-    overall = summarize(np.ones(len(problems), dtype=bool), scope="")
-    breakdown: dict[str, dict[str, Any]] = {}
+    # Every group (all problems, then each breakdown group) is one job; the bar appears only past a few seconds.
+    jobs: list[tuple[str, str, np.ndarray]] = [("", "", np.ones(len(problems), dtype=bool))]
     for field in BREAKDOWN_FIELDS:
         labels = [problem.get(field) for problem in problems]
         if all(label is None for label in labels):
             continue
-        labels = ["unknown" if label is None else label for label in labels]
-        breakdown[field] = {
-            group: summarize(np.array([label == group for label in labels]), scope=f"{field}={group}")
-            for group in sorted(set(labels))
-        }
+        labels = np.array(["unknown" if label is None else label for label in labels], dtype=object)
+        jobs += [(field, group, labels == group) for group in sorted(set(labels))]
+    summaries = []
+    for field, group, mask in tqdm(jobs, desc="pass@k intervals", unit="group", delay=_PROGRESS_DELAY_S):
+        scope = f"{field}={group}" if field else ""
+        summary = _summarize_group(num_samples[mask], num_correct[mask], ks, confidence, n_resamples, seed, scope)
+        summaries.append(summary)
+    overall = summaries[0]
+    breakdown: dict[str, dict[str, Any]] = {}
+    for (field, group, _), summary in zip(jobs[1:], summaries[1:], strict=True):
+        breakdown.setdefault(field, {})[group] = summary
 
     uniform = bool(num_samples.min() == num_samples.max())
     metadata: dict[str, Any] = {
@@ -217,19 +217,33 @@ def _summarize_group(
     seed: int,
     scope: str,
 ) -> dict[str, Any]:
+    # Pass@k depends on a problem only through (n, c): the estimator and the bootstrap work on the distinct pairs
+    # and how often each occurs (evaluation/bootstrap.py), which is what makes 100,000 problems cheap.
+    # One integer per pair (n * (max c + 1) + c): np.unique on integers is far faster than on pairs (axis=1).
+    base = int(num_correct.max(initial=0)) + 1
+    keys, multiplicities = np.unique(num_samples * base + num_correct, return_counts=True)
+    pair_n, pair_c = np.divmod(keys, base)
     values: dict[str, float] = {}
     intervals: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
+    # The k values whose problems are the same set (all with n >= k) share one bootstrap draw; the set is named by
+    # its smallest n, so an interval does not change when other k values or groups are requested.
+    ks_by_smallest_n: dict[int, list[int]] = {}
     for k in ks:
-        counted = num_samples >= k
-        counts[str(k)] = int(counted.sum())
+        counted = pair_n >= k
+        counts[str(k)] = int(multiplicities[counted].sum())
         if not counted.any():
             continue  # a ragged group where no problem has k samples: nothing to report at this k
-        per_problem = pass_at_k(num_samples[counted], num_correct[counted], k)
-        values[str(k)] = float(per_problem.mean())
-        # One generator per (scope, k): an interval does not change when other k values or groups are requested.
-        rng = np.random.default_rng([seed, k, zlib.crc32(scope.encode("utf-8"))])
-        intervals[str(k)] = list(bootstrap_interval(per_problem, confidence, n_resamples, rng))
+        ks_by_smallest_n.setdefault(int(pair_n[counted].min()), []).append(k)
+    for smallest_n, same_problems in ks_by_smallest_n.items():
+        counted = pair_n >= smallest_n
+        table = np.stack([pass_at_k(pair_n[counted], pair_c[counted], k) for k in same_problems])
+        weights = multiplicities[counted]
+        rng = np.random.default_rng([seed, smallest_n, zlib.crc32(scope.encode("utf-8"))])
+        bounds = mean_intervals(table, weights, confidence, n_resamples, rng)
+        for k, row, interval in zip(same_problems, table, bounds, strict=True):
+            values[str(k)] = float(np.dot(row, weights) / weights.sum())
+            intervals[str(k)] = list(interval)
     return {
         "pass_at_k": values,
         "confidence_intervals": intervals,
@@ -242,31 +256,8 @@ def bootstrap_interval(
     per_problem: np.ndarray, confidence: float, n_resamples: int, rng: np.random.Generator
 ) -> tuple[float, float]:
     """BCa bootstrap interval of the mean over problems; the point itself when there is nothing to resample."""
-    values = np.asarray(per_problem, dtype=np.float64)
-    point = float(values.mean())
-    if values.size < 2 or np.ptp(values) == 0.0:
-        return point, point
-    # scipy is imported here so the command line fails fast on bad input without paying for scipy.stats.
-    from scipy.stats import bootstrap
-
-    low, high = math.nan, math.nan
-    for method in ("BCa", "percentile"):  # BCa is undefined for some near-degenerate samples; percentile is not
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = bootstrap(
-                (values,),
-                np.mean,
-                n_resamples=n_resamples,
-                batch=_BOOTSTRAP_BATCH,
-                vectorized=True,
-                confidence_level=confidence,
-                method=method,
-                rng=rng,
-            )
-        low, high = (float(bound) for bound in result.confidence_interval)
-        if math.isfinite(low) and math.isfinite(high):
-            break
-    return max(0.0, min(low, point)), min(1.0, max(high, point))
+    distinct, multiplicities = np.unique(np.asarray(per_problem, dtype=np.float64), return_counts=True)
+    return mean_intervals(distinct, multiplicities, confidence, n_resamples, rng)[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------

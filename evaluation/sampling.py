@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
+from evaluation.batching import call_groups, problems_per_call
+from evaluation.samples_file import problem_record
 from rlvr.errors import UserError
-from rlvr.generation import encode_prompts, generate_completions
+from rlvr.generation import encode_prompts, generate_completions, prefill_prompts
 from rlvr.tasks.base import Task
 
 PROGRESS_FORMAT = "rlvr generate_samples progress 1"
@@ -42,13 +46,17 @@ class SamplingSettings:
     max_new_tokens: int
     seed: int
     reward_threshold: float
+    # Which part of the dataset this file holds (evaluation/batching.py); 1 and 0 for the whole dataset.
+    num_shards: int = 1
+    shard_index: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> SamplingSettings:
-        return cls(**{field.name: values[field.name] for field in fields(cls)})
+        # Files written before a field existed lack it: it then has its default.
+        return cls(**{field.name: values[field.name] for field in fields(cls) if field.name in values})
 
 
 def checkpoint_identity(checkpoint: str) -> str:
@@ -74,6 +82,7 @@ def draw_samples(
     before it in this process: a resumed run writes what an uninterrupted one would have.
     """
     encoded = encode_prompts(processor, task, [dict(row)], settings.prompt_style, model.device)
+    prompt_cache = prefill_prompts(model, encoded)  # the prompt is read once, not once per sample
     torch.manual_seed(problem_seed(settings, problem_index))
     samples: list[str] = []
     while len(samples) < settings.num_samples:
@@ -86,8 +95,79 @@ def draw_samples(
             temperature=settings.temperature,
             top_p=settings.top_p,
             max_new_tokens=settings.max_new_tokens,
+            prompt_cache=prompt_cache,
         )
     return samples
+
+
+def draw_group_samples(
+    model, processor, task: Task, rows: Sequence[Mapping], settings: SamplingSettings, first_index: int
+) -> list[list[str]]:
+    """``settings.num_samples`` completions of each of several problems in one generate call.
+
+    The prompts are padded into one batch and each repeated n times (``num_return_sequences``), so the model
+    reads every prompt once and samples all of them together. The call is seeded from its first problem's index:
+    its problems are a fixed block of indices (evaluation/batching.py), so a rerun or a resumed run draws the same.
+    """
+    encoded = encode_prompts(processor, task, [dict(row) for row in rows], settings.prompt_style, model.device)
+    prompt_cache = prefill_prompts(model, encoded)
+    torch.manual_seed(problem_seed(settings, first_index))
+    flat = generate_completions(
+        model,
+        processor,
+        encoded,
+        num_return_sequences=settings.num_samples,
+        do_sample=True,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_new_tokens=settings.max_new_tokens,
+        prompt_cache=prompt_cache,
+    )
+    n = settings.num_samples
+    return [flat[position * n : (position + 1) * n] for position in range(len(rows))]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Many problems
+
+
+def sample_problems(
+    model,
+    processor,
+    task: Task,
+    dataset: Sequence[Mapping],
+    owned: Sequence[int],
+    settings: SamplingSettings,
+    batch_size: int,
+    progress: ProgressWriter,
+    done: dict[int | str, dict],
+) -> None:
+    """Sample each pending problem of ``owned``, adding its record to ``done`` and to the progress file.
+
+    Problems share a generate call in fixed blocks of indices (evaluation/batching.py). A block with some problems
+    already saved is drawn whole again, so the pending ones get exactly the samples an uninterrupted run gave them.
+    """
+    per_call = problems_per_call(batch_size, settings.num_samples)
+    groups = [group for group in call_groups(owned, per_call) if any(index not in done for index in group)]
+    pending = sum(index not in done for index in owned)
+    samples_drawn, seconds = 0, 0.0
+    with tqdm(total=len(owned), initial=len(owned) - pending, unit="problem", desc="sampling") as bar:
+        for group in groups:
+            rows = [dataset[index] for index in group]
+            started = time.perf_counter()
+            if per_call == 1:  # n >= batch size: one problem, in chunks of batch_size samples
+                drawn = [draw_samples(model, processor, task, rows[0], settings, group[0], batch_size)]
+            else:
+                drawn = draw_group_samples(model, processor, task, rows, settings, group[0])
+            seconds += time.perf_counter() - started
+            samples_drawn += sum(len(samples) for samples in drawn)
+            for index, row, samples in zip(group, rows, drawn, strict=True):
+                if index in done:
+                    continue
+                done[index] = problem_record(task, row, index, samples, settings)
+                progress.append(done[index])
+                bar.update()
+            bar.set_postfix(samples_per_s=f"{samples_drawn / seconds:.1f}", refresh=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -149,6 +229,8 @@ def _json_line(line: bytes) -> Any:
 def _check_same_settings(path: Path, recorded: Any, settings: SamplingSettings) -> None:
     if not isinstance(recorded, dict):
         raise UserError(f"{path} has no recorded settings; delete it to start over")
+    defaults = {field.name: field.default for field in fields(SamplingSettings) if field.default is not MISSING}
+    recorded = {**defaults, **recorded}  # a progress file older than a field was written with its default
     differences = [
         f"{name} {recorded.get(name)!r} there, {value!r} here"
         for name, value in settings.as_dict().items()

@@ -58,3 +58,8 @@ def test_the_project_imports_from_outside_the_repository(tmp_path):
     code = "import evaluation.pass_at_k, experiments.demo, trainers.config, rlvr.tasks, main, generate_samples"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("path", python_files("benchmarks"), ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_benchmarks_are_scripts_over_evaluation_and_the_domain(path):
+    assert project_imports(path) <= {"evaluation", DOMAIN}

@@ -1,0 +1,73 @@
+"""Merge the samples files of a sharded generate_samples.py run into the one file an unsharded run writes.
+
+    python -m evaluation.merge_samples --output-path samples_nsr.json samples_nsr.shard*.json
+
+Every shard of the run must be there once, written with the same settings; the merged file has the problems in
+index order and the metadata of one run over the whole dataset (num_shards 1, shard_index 0), so pass_at_k.py and
+plotting.py read it like any samples file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluation.samples_file import read_samples_file, validate_problems, write_samples_file
+from evaluation.sampling import SamplingSettings
+from rlvr.errors import UserError, exit_on_user_error
+
+
+def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str, Any]]]:
+    """The settings of the whole run and its problems in order, from every shard's file; UserError otherwise."""
+    shards: dict[int, tuple[Path, list[dict[str, Any]]]] = {}
+    whole: SamplingSettings | None = None
+    expected_shards = 0
+    for path in paths:
+        problems, metadata = read_samples_file(path)
+        try:
+            settings = SamplingSettings.from_dict(metadata)
+        except (KeyError, TypeError):
+            raise UserError(f"{path}: no generate_samples.py settings in its metadata, so it is no shard") from None
+        if settings.shard_index in shards:
+            raise UserError(f"{path} and {shards[settings.shard_index][0]} are both shard {settings.shard_index}")
+        unsharded = dataclasses.replace(settings, num_shards=1, shard_index=0)
+        if whole is not None and unsharded != whole:
+            raise UserError(f"{path} was written with other settings than {paths[0]}; shards of one run only")
+        if whole is not None and settings.num_shards != expected_shards:
+            raise UserError(f"{path} is one of {settings.num_shards} shards, {paths[0]} one of {expected_shards}")
+        whole, expected_shards = unsharded, settings.num_shards
+        shards[settings.shard_index] = (path, problems)
+    assert whole is not None  # the parser requires at least one path
+    missing = sorted(set(range(expected_shards)) - set(shards))
+    if missing:
+        raise UserError(f"shard(s) {', '.join(map(str, missing))} of {expected_shards} missing")
+    # Shards are contiguous runs of indices (evaluation/batching.py): in shard order the problems are in order.
+    problems = [problem for index in sorted(shards) for problem in shards[index][1]]
+    validate_problems(problems, source="merged shards")  # e.g. one problem in two shards
+    return whole, problems
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Merge the shards' samples files of one generate_samples.py run.")
+    parser.add_argument("shards", nargs="+", type=Path, help="every shard's samples file")
+    parser.add_argument("--output-path", type=Path, required=True, help="the merged samples file")
+    return parser
+
+
+@exit_on_user_error
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if any(args.output_path.resolve() == path.resolve() for path in args.shards):
+        raise UserError(f"--output-path {args.output_path} is one of the shards; name a new file")
+    settings, problems = merge_shards(args.shards)
+    write_samples_file(args.output_path, settings, problems)
+    print(f"Wrote {args.output_path}: {len(problems)} problems from {len(args.shards)} shards")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

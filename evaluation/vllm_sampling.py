@@ -1,0 +1,82 @@
+"""Sampling through vLLM, used by generate_samples.py when vLLM is installed and a GPU is there.
+
+One request per problem asks for all n samples (``SamplingParams(n=...)``), and vLLM batches the requests itself
+(paged KV cache, the prompt read once per request). Each request carries its own seed, seed + problem index, so a
+problem's samples depend on neither the other problems nor the order: resuming and sharding give the same file.
+The samples are not the transformers path's samples (another sampler), but the file has the same schema.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluation.samples_file import problem_record
+from evaluation.sampling import ProgressWriter, SamplingSettings, problem_seed
+from rlvr.tasks.base import Task
+
+# Problems per llm.generate call: enough for vLLM to fill the GPU, few enough that progress is saved often.
+PROBLEMS_PER_REQUEST_BATCH = 64
+
+
+def vllm_usable(checkpoint_source: str, has_gpu: bool) -> bool:
+    """vLLM importable, a GPU, and a full model folder or hub id (a LoRA adapter folder takes the transformers
+    path, which merges the adapter into its base)."""
+    if not has_gpu or importlib.util.find_spec("vllm") is None:
+        return False
+    return not (Path(checkpoint_source) / "adapter_config.json").is_file()
+
+
+def load_llm(checkpoint_source: str, seed: int):
+    from vllm import LLM  # imported here: vLLM is optional and heavy
+
+    return LLM(model=checkpoint_source, seed=seed)
+
+
+def vllm_prompt(processor, task: Task, row: Mapping, style: str) -> dict[str, Any]:
+    """The chat-templated prompt text, with the image for a multimodal task, as vLLM takes it."""
+    text = processor.apply_chat_template(
+        task.build_prompt(dict(row), style), add_generation_prompt=True, tokenize=False
+    )
+    prompt: dict[str, Any] = {"prompt": text}
+    if task.is_multimodal:
+        prompt["multi_modal_data"] = {"image": row["image"]}
+    return prompt
+
+
+def sampling_params_for(settings: SamplingSettings, problem_index: int):
+    from vllm import SamplingParams
+
+    # top_k is left at vLLM's default (off), as the transformers path turns it off: top_p alone truncates.
+    return SamplingParams(
+        n=settings.num_samples,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_tokens=settings.max_new_tokens,
+        seed=problem_seed(settings, problem_index),
+    )
+
+
+def sample_problems_vllm(
+    llm,
+    processor,
+    task: Task,
+    dataset: Sequence[Mapping],
+    pending: Sequence[int],
+    settings: SamplingSettings,
+    progress: ProgressWriter,
+    done: dict[int | str, dict],
+) -> None:
+    """Sample the pending problems, PROBLEMS_PER_REQUEST_BATCH requests per call, saving each problem."""
+    for start in range(0, len(pending), PROBLEMS_PER_REQUEST_BATCH):
+        indices = pending[start : start + PROBLEMS_PER_REQUEST_BATCH]
+        rows = [dataset[index] for index in indices]
+        prompts = [vllm_prompt(processor, task, row, settings.prompt_style) for row in rows]
+        params = [sampling_params_for(settings, index) for index in indices]
+        outputs = llm.generate(prompts, params)
+        for index, row, output in zip(indices, rows, outputs, strict=True):
+            samples = [completion.text for completion in output.outputs]
+            done[index] = problem_record(task, row, index, samples, settings)
+            progress.append(done[index])
