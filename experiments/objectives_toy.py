@@ -41,10 +41,12 @@ K_VALUES = (1, 2, 4, 8, 16, 32, 64)
 DYNAMICS_K_VALUES = (1, 4, 16)
 TASK_ARGS = ["--task", "arithmetic", "--dataset-name", "addition"]
 
-# Supervised warm start: AdamW 1e-3, batch 256, 100 warm-up steps; stopped where the base's Pass@64 is well below 1.
+# Supervised warm start: AdamW 1e-3, batch 256, 100 warm-up steps then constant (so a checkpoint of a longer run is
+# the same model as a shorter run, which made the calibration cheap); stopped at 200 steps, where held-out Pass@1 is
+# about 0.17 and Pass@64 about 0.85: room to sharpen and room to widen.
 SFT_ARGS = [
     "--learning-rate", "1e-3", "--batch-size", "256", "--gradient-accumulation-steps", "1", "--warmup", "100",
-    "--max-steps", "200", "--seed", "2025", "--logging-steps", "50", "--save-steps", "1000",
+    "--lr-scheduler-type", "constant_with_warmup", "--max-steps", "200", "--seed", "2025", "--logging-steps", "50", "--save-steps", "1000",
 ]  # fmt: skip
 # RL: rollouts of 64 prompts x 8 samples, optimizer updates of 32 prompts (the paper's 4:1 becomes 2:1 here), a
 # learning rate warmed up over 4 update slots and then constant (the paper's schedule), no KL, no entropy bonus.
