@@ -17,7 +17,14 @@ from rlvr.tasks.base import select_rewards
 from trainers.builders import build_trainer
 from trainers.config import parse_run_config
 from trainers.geometry import batch_geometry, num_processes
-from trainers.setup import find_resume_checkpoint, run_name_for, setup_reporting, write_run_config
+from trainers.resume import (
+    check_resume,
+    clear_finished,
+    find_resume_checkpoint,
+    mark_finished,
+    nothing_left_to_train,
+)
+from trainers.setup import run_name_for, setup_reporting, write_run_config
 
 
 @exit_on_user_error
@@ -27,6 +34,16 @@ def main(argv: list[str] | None = None) -> None:
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     task = get_task(config.task)
     set_seed(config.seed)
+    if config.mode != "eval":
+        # The output folder must hold this run or none, and a finished run is not trained again by accident.
+        check_resume(config)
+        finished = nothing_left_to_train(config)
+        if finished is not None:
+            print(
+                f"{config.output_dir} holds this run, finished at step {finished}; nothing to train "
+                "(raise --max-steps to train on, or --no-resume to start over)"
+            )
+            return
 
     # Load data
     dataset = task.load_dataset(
@@ -69,16 +86,20 @@ def main(argv: list[str] | None = None) -> None:
         if geometry is not None:
             print(f"Batch geometry: {geometry.describe()}", flush=True)
 
-    # Train (resuming from the newest checkpoint unless --no-resume)
+    # Train (resuming from the newest complete checkpoint unless --no-resume)
     checkpoint = find_resume_checkpoint(config.output_dir, config.no_resume)
-    if checkpoint and trainer.accelerator.is_main_process:
-        print(f"Resuming from {checkpoint} (use --no-resume to start over)", flush=True)
+    if trainer.accelerator.is_main_process:
+        clear_finished(config.output_dir)
+        if checkpoint:
+            print(f"Resuming from {checkpoint} (use --no-resume to start over)", flush=True)
     trainer.train(resume_from_checkpoint=checkpoint)
 
-    # Save the model (or LoRA adapter) and the processor where generate_samples.py and transformers load them
+    # Save the model (or LoRA adapter) and the processor where generate_samples.py and transformers load them;
+    # the finished marker comes last, so a run killed while saving is not taken for a finished one.
     trainer.save_model(config.output_dir)
     if trainer.accelerator.is_main_process:
         processor.save_pretrained(config.output_dir)
+        mark_finished(config.output_dir, trainer.state.global_step)
 
 
 if __name__ == "__main__":

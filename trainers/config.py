@@ -84,7 +84,7 @@ class RunConfig:
     report_to: str = "wandb"
     save_steps: int = 50
     save_total_limit: int = 3
-    logging_steps: int = 10
+    logging_steps: int | None = None  # min(10, max_steps // 5, at least 1) when None: short runs log too
     no_resume: bool = False
     max_eval_samples: int | None = None
     config_file: str | None = None  # the YAML file the options came from, if any
@@ -168,6 +168,9 @@ def _flag(name: str) -> str:
 
 
 DEFAULTS = RunConfig()
+# Logging interval of a run without --logging-steps, lowered for short --max-steps runs so they log a few times.
+DEFAULT_LOGGING_STEPS = 10
+LOGS_PER_SHORT_RUN = 5
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -310,7 +313,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default=d.report_to)
     output.add_argument("--save-steps", type=int, default=d.save_steps)
     output.add_argument("--save-total-limit", type=int, default=d.save_total_limit)
-    output.add_argument("--logging-steps", type=int, default=d.logging_steps)
+    output.add_argument(
+        "--logging-steps",
+        type=int,
+        default=d.logging_steps,
+        help=f"log every this many steps; {DEFAULT_LOGGING_STEPS}, or max-steps / 5 for shorter runs, when omitted",
+    )
     output.add_argument("--no-resume", action="store_true", default=d.no_resume, help="start over instead of resuming")
     output.add_argument(
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
@@ -365,11 +373,20 @@ def resolve(config: RunConfig) -> RunConfig:
         dataset_name=dataset_name,
         prompt_style=config.prompt_style or task.default_prompt_style,
         split=config.split or ("test" if config.mode == "eval" else "train"),
+        logging_steps=config.logging_steps or default_logging_steps(config.max_steps),
     )
     if resolved.output_dir is None:
         name = f"{resolved.model_tag}-{resolved.task}-{dataset_name}-{resolved.mode}-{resolved.seed}"
         resolved = dataclasses.replace(resolved, output_dir=f"grpo-start-ckpts/{name}")
     return resolved
+
+
+def default_logging_steps(max_steps: int) -> int:
+    """Every 10 steps, but at least LOGS_PER_SHORT_RUN times in a shorter --max-steps run (a 3-step run logs each
+    step): a run that logs nothing leaves an empty log_history and nothing to monitor."""
+    if max_steps == -1:
+        return DEFAULT_LOGGING_STEPS  # the number of steps is known only once the dataset is loaded
+    return min(DEFAULT_LOGGING_STEPS, max(1, max_steps // LOGS_PER_SHORT_RUN))
 
 
 def _yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> list[str]:
