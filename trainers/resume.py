@@ -57,10 +57,8 @@ def newest_complete_checkpoint(output_dir: Path) -> Path | None:
     """
     if not output_dir.is_dir():
         return None
-    numbered = sorted(
-        ((int(match.group(1)), child) for child in output_dir.iterdir() if (match := CHECKPOINT_NAME.match(child.name))),
-        reverse=True,
-    )
+    matches = ((CHECKPOINT_NAME.match(child.name), child) for child in output_dir.iterdir())
+    numbered = sorted(((int(match.group(1)), child) for match, child in matches if match), reverse=True)
     for _, folder in numbered:
         try:
             state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
@@ -117,7 +115,7 @@ def finished_step(output_dir: str) -> int | None:
     value = read_json(path, "finished-run marker")
     step = value.get("global_step") if isinstance(value, dict) else None
     if isinstance(step, bool) or not isinstance(step, int):
-        raise UserError(f"{path}: not a finished-run marker (expected {{\"global_step\": N}})")
+        raise UserError(f'{path}: not a finished-run marker (expected {{"global_step": N}})')
     return step
 
 
