@@ -50,6 +50,14 @@ def check_output_file(path: Path, flag: str, *, inputs: Iterable[Path] = (), ove
         raise UserError(f"{flag} {path} already exists; pass --overwrite to replace it")
 
 
+def check_output_folder(path: Path, flag: str) -> None:
+    """A folder to write into: it is one, or can be made (it is not a file and lies under no file)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() and not candidate.is_dir():
+            where = "is a file" if candidate == path else f"lies under {candidate}, which is a file"
+            raise UserError(f"{flag} {path} {where}; give a folder")
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

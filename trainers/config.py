@@ -306,7 +306,9 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
 
     output = parser.add_argument_group("output")
     output.add_argument(
+        "--output",
         "--output-dir",
+        dest="output_dir",
         default=d.output_dir,
         help="grpo-start-ckpts/{model}-{task}-{dataset}-{mode}-{seed} when omitted",
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr.errors import UserError
-from rlvr.files import read_json, write_json_atomically
+from rlvr.files import check_output_folder, read_json, write_json_atomically
 from trainers.config import RunConfig
 
 RUN_CONFIG_FILE = "run_config.json"
@@ -38,15 +38,6 @@ IDENTITY_SETTINGS = (
     "loss_type",
     "lora",
 )
-
-
-def check_output_dir(output_dir: str) -> None:
-    """The output folder is a folder (or can become one): not a file, not under a file."""
-    path = Path(output_dir)
-    for candidate in (path, *path.parents):
-        if candidate.exists() and not candidate.is_dir():
-            where = "is a file" if candidate == path else f"lies under {candidate}, which is a file"
-            raise UserError(f"--output-dir {path} {where}; give a folder")
 
 
 def newest_complete_checkpoint(output_dir: Path) -> Path | None:
@@ -80,7 +71,7 @@ def find_resume_checkpoint(output_dir: str, no_resume: bool) -> str | None:
 def check_resume(config: RunConfig) -> None:
     """Refuse to resume a folder that holds another run, or one whose run_config.json cannot be read."""
     output_dir = Path(config.output_dir)
-    check_output_dir(config.output_dir)
+    check_output_folder(Path(config.output_dir), "--output-dir")
     if config.no_resume:
         return
     recorded_path = output_dir / RUN_CONFIG_FILE
