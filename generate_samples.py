@@ -30,6 +30,7 @@ from evaluation.sampling import (
     progress_path_for,
     read_progress,
 )
+from rlvr.data.local import allow_outside_images
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
 from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
@@ -72,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="samples JSON file to write",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
+    parser.add_argument(
+        "--allow-outside-images",
+        action="store_true",
+        help="let a local dataset's image paths point outside its folder",
+    )
     return parser
 
 
@@ -157,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     saved = read_progress(progress_path, settings)
     done = dict(saved.done) if saved else {}
 
-    # Load data
+    # Load data (images are checked here, before the model is loaded)
+    allow_outside_images(args.allow_outside_images)
     dataset = task.load_dataset(
         settings.dataset, settings.split, args.dataset_path, args.max_problems, HELD_OUT_DATASET_SEED
     )

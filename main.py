@@ -10,6 +10,7 @@ from __future__ import annotations
 from transformers import set_seed
 
 from evaluation.greedy import GreedySettings, evaluate_greedy
+from rlvr.data.local import allow_outside_images
 from rlvr.errors import exit_on_user_error
 from rlvr.models.registry import load_model, load_processor, resolve_model
 from rlvr.tasks import get_task
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             return
 
     # Load data
+    allow_outside_images(config.allow_outside_images)
     dataset = task.load_dataset(
         config.dataset_name,
         split=config.split,

@@ -42,6 +42,7 @@ class RunConfig:
     prompt_style: str | None = None  # the task's first style when None
     seed: int = 2025
     subset_size: int | None = None
+    allow_outside_images: bool = False  # dataset image paths may leave the dataset's folder
     # Objective
     lambda_psr: float = 0.1
     reward_threshold: float = 0.5
@@ -216,6 +217,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=d.seed)
     run.add_argument("--subset-size", type=int, default=d.subset_size, help="seeded random subset of this many rows")
+    run.add_argument(
+        "--allow-outside-images",
+        action="store_true",
+        default=d.allow_outside_images,
+        help="let a local dataset's image paths point outside its folder",
+    )
 
     objective = parser.add_argument_group("objective")
     objective.add_argument(
@@ -394,6 +401,8 @@ def default_logging_steps(max_steps: int) -> int:
 def _yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> list[str]:
     """The YAML mapping as command-line flags, so its values meet the very checks typed flags meet."""
     config_path = Path(path)
+    if config_path.is_dir():
+        raise UserError(f"config file {path} is a folder, not a YAML file")
     if not config_path.is_file():
         raise UserError(f"config file {path} does not exist")
     try:
