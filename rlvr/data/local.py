@@ -179,6 +179,8 @@ def _read_json_rows(path: Path) -> tuple[list[dict], RowLocator]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply to be a dataset") from None
     if isinstance(document, dict):
         list_key = next((key for key in JSON_ROW_LIST_KEYS if isinstance(document.get(key), list)), None)
         if list_key is None:
@@ -204,6 +206,8 @@ def _parse_json_lines(path: Path, text: str) -> tuple[list[dict], RowLocator]:
             raise UserError(
                 f"{path}: malformed JSON at line {line_number}, column {error.colno}: {error.msg}"
             ) from None
+        except RecursionError:
+            raise UserError(f"{path}: line {line_number} is nested too deeply to be a row") from None
         if not isinstance(row, dict):
             raise UserError(f"{path}: line {line_number} is {type(row).__name__}, expected an object")
         rows.append(row)
