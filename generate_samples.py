@@ -30,6 +30,7 @@ from evaluation.sampling import (
     progress_path_for,
     read_progress,
 )
+from rlvr.cli import show_every_default
 from rlvr.data.local import allow_outside_images
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let a local dataset's image paths point outside its folder",
     )
-    return parser
+    return show_every_default(parser)
 
 
 def check_arguments(args: argparse.Namespace) -> None:

@@ -7,31 +7,33 @@ Reads top to bottom: parse, load data, build rewards, build model, build trainer
 
 from __future__ import annotations
 
-from transformers import set_seed
-
-from evaluation.greedy import GreedySettings, evaluate_greedy
-from rlvr.data.local import allow_outside_images
 from rlvr.errors import exit_on_user_error
-from rlvr.models.registry import load_model, load_processor, resolve_model
-from rlvr.tasks import get_task
-from rlvr.tasks.base import select_rewards
-from trainers.builders import build_trainer
 from trainers.config import parse_run_config
-from trainers.geometry import batch_geometry, num_processes
-from trainers.resume import (
-    check_resume,
-    clear_finished,
-    find_resume_checkpoint,
-    mark_finished,
-    nothing_left_to_train,
-)
-from trainers.setup import run_name_for, setup_reporting, write_run_config
 
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
-    # Parse
+    # Parse (before the heavy imports below, so --help and a bad flag answer at once)
     config = parse_run_config(argv)
+
+    from transformers import set_seed
+
+    from evaluation.greedy import GreedySettings, evaluate_greedy
+    from rlvr.data.local import allow_outside_images
+    from rlvr.models.registry import load_model, load_processor, resolve_model
+    from rlvr.tasks import get_task
+    from rlvr.tasks.base import select_rewards
+    from trainers.builders import build_trainer
+    from trainers.geometry import batch_geometry, num_processes
+    from trainers.resume import (
+        check_resume,
+        clear_finished,
+        find_resume_checkpoint,
+        mark_finished,
+        nothing_left_to_train,
+    )
+    from trainers.setup import run_name_for, setup_reporting, write_run_config
+
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     task = get_task(config.task)
     set_seed(config.seed)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from evaluation.samples_file import BREAKDOWN_FIELDS, read_samples_file, validate_problems
+from rlvr.cli import show_every_default
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file, read_json, write_json_atomically
 
@@ -385,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level")
     parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap")
-    return parser
+    return show_every_default(parser)
 
 
 @exit_on_user_error

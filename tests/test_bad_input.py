@@ -267,7 +267,7 @@ def refuse_training_model(monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded before the input was checked")
 
-    monkeypatch.setattr(train_main, "load_model", no_model)
+    monkeypatch.setattr("rlvr.models.registry.load_model", no_model)
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
+from rlvr.cli import show_every_default
 from rlvr.errors import UserError
-from rlvr.methods import DECOMPOSED_MODES, RL_MODES
+from rlvr.methods import DECOMPOSED_MODES, RL_MODES, SPLIT_ON_CHOICES
 from rlvr.tasks import TASK_MODULES, get_task
-from trainers.objectives import SPLIT_ON_CHOICES
 
 MODES = (*RL_MODES, "sft", "eval")
 TASKS = tuple(TASK_MODULES)
@@ -332,7 +332,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     output.add_argument(
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
     )
-    return parser
+    return show_every_default(parser)
 
 
 # ---------------------------------------------------------------------------------------------------------------
