@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"samples-{name}",
             ["generate_samples.py", "--checkpoint-path", str(model_dir), "--task", "arithmetic",
              "--num-samples", str(NUM_SAMPLES), "--max-problems", str(args.num_problems), *SAMPLING_ARGS,
-             "--output-path", str(samples_dir / f"samples_{name}.json")],
+             "--output-path", str(samples_dir / f"samples_{name}.json"), "--overwrite"],
             samples_dir / f"samples_{name}.json",
         )  # fmt: skip
 
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pass-at-k",
         ["evaluation/pass_at_k.py", "--samples-path", *(str(samples_dir / f"samples_{n}.json") for n in models),
          "--method-name", *models, "--output-path", *(str(results_dir / f"results_{n}.json") for n in models),
-         "--k-values", *(str(k) for k in K_VALUES), "--baseline", "base"],
+         "--k-values", *(str(k) for k in K_VALUES), "--baseline", "base", "--overwrite"],
         results_dir / f"results_{list(models)[-1]}.json",
     )  # fmt: skip
 
