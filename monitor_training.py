@@ -281,7 +281,7 @@ def plot_metric(runs: Mapping[str, Sequence[Mapping[str, Any]]], plot: SinglePlo
         _line(axes[0], steps, values, label, styles[label].colour, show_label=len(runs) > 1)
     for label, history in runs.items():
         _mark_nonfinite(axes[0], nonfinite_steps(history, plot.key), styles[label].colour)
-    _finish(axes[0], plot.title, plot.ylabel, legend=True)
+    _finish(axes[0], plot.title, plot.ylabel, legend=len(runs) > 1)
     if plot.key == "learning_rate":
         axes[0].ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
     return figure
