@@ -7,6 +7,8 @@ Reads top to bottom: parse, load data, build rewards, build model, build trainer
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rlvr.errors import exit_on_user_error
 from trainers.config import parse_run_config
 
@@ -20,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from evaluation.greedy import GreedySettings, evaluate_greedy
     from rlvr.data.local import allow_outside_images
+    from rlvr.files import check_output_folder
     from rlvr.models.registry import load_model, load_processor, resolve_model
     from rlvr.tasks import get_task
     from rlvr.tasks.base import select_rewards
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     task = get_task(config.task)
     set_seed(config.seed)
+    check_output_folder(Path(config.output_dir), "--output-dir")
     if config.mode != "eval":
         # The output folder must hold this run or none, and a finished run is not trained again by accident.
         check_resume(config)

@@ -306,8 +306,9 @@ def test_main_refuses_a_bad_dataset_image(tmp_path, capsys, refuse_training_mode
 )
 def test_main_refuses_an_output_folder_that_is_a_file(output_dir, fragment, tmp_path, capsys, refuse_training_model):
     write(tmp_path / "a_file", "x")
-    argv = ["--output-dir", str(tmp_path / output_dir), "--report-to", "none"]
-    assert_refused(train_main.main, argv, fragment, capsys)
+    for mode in ("nsr", "eval"):
+        argv = ["--mode", mode, "--output-dir", str(tmp_path / output_dir), "--report-to", "none"]
+        assert_refused(train_main.main, argv, fragment, capsys)
 
 
 def existing_run(folder: Path, recorded: dict | str) -> Path:
