@@ -30,7 +30,10 @@ from evaluation.sampling import (
     sample_problems,
 )
 from evaluation.vllm_sampling import load_llm, sample_problems_vllm, vllm_usable
+from rlvr.cli import show_every_default
+from rlvr.data.local import allow_outside_images
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import check_output_file
 from rlvr.generation import encode_prompts
 from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
 from rlvr.models.registry import load_processor, resolve_model
@@ -41,21 +44,24 @@ INTERRUPTED_EXIT_CODE = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Sample completions per problem for Pass@k.")
+    parser = argparse.ArgumentParser(
+        description="Sample completions per problem for Pass@k.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
         "--checkpoint-path",
         required=True,
         help="model folder, LoRA adapter folder (loaded onto its base), hub id, short name, tiny or tiny-text",
     )
-    parser.add_argument("--task", default="chart", help="task (default chart)")
-    parser.add_argument("--dataset-name", default=None, help="default: the task's embedded dataset")
+    parser.add_argument("--task", default="chart", help="task")
+    parser.add_argument("--dataset-name", default=None, help="the task's embedded dataset when omitted")
     parser.add_argument("--dataset-path", default=None, help="local copy of the dataset")
-    parser.add_argument("--split", default="test", help="dataset split (default test)")
-    parser.add_argument("--prompt-style", default=None, help="default: the task's first prompt style")
-    parser.add_argument("--num-samples", type=int, default=256, help="samples per problem, n (default 256)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold (default 0.95)")
-    parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most (default 768)")
+    parser.add_argument("--split", default="test", help="dataset split")
+    parser.add_argument("--prompt-style", default=None, help="the task's first prompt style when omitted")
+    parser.add_argument("--num-samples", type=int, default=256, help="samples per problem, n")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold")
+    parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most")
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -63,14 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU, 32 on CPU)",
     )
     parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
-    parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i (2025)")
-    parser.add_argument("--reward-threshold", type=float, default=0.5, help="correct when reward >= this (0.5)")
-    parser.add_argument("--output-path", type=Path, default=Path("samples.json"), help="default samples.json")
-    parser.add_argument("--num-shards", type=int, default=1, help="split the problems into this many shards (1)")
+    parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i")
+    parser.add_argument("--reward-threshold", type=float, default=0.5, help="correct when reward >= this")
+    parser.add_argument(
+        "--output",
+        "--output-path",
+        dest="output_path",
+        type=Path,
+        default=Path("samples.json"),
+        help="samples JSON file to write",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
+    parser.add_argument(
+        "--allow-outside-images",
+        action="store_true",
+        help="let a local dataset's image paths point outside its folder",
+    )
+    parser.add_argument("--num-shards", type=int, default=1, help="split the problems into this many shards")
     parser.add_argument(
         "--shard-index", type=int, default=0, help="this run's shard, 0..num-shards-1 (evaluation/merge_samples.py)"
     )
-    return parser
+    return show_every_default(parser)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -91,8 +110,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--top-p must lie in (0, 1], got {args.top_p}")
     if not math.isfinite(args.reward_threshold):
         raise UserError(f"--reward-threshold must be a finite number, got {args.reward_threshold}")
-    if args.output_path.is_dir():
-        raise UserError(f"--output-path {args.output_path} is a folder; give a file name such as samples.json")
+    inputs = [Path(args.dataset_path)] if args.dataset_path else []
+    check_output_file(args.output_path, "--output", inputs=inputs, overwrite=args.overwrite)
 
 
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
@@ -181,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     saved = read_progress(progress_path, settings)
     done = dict(saved.done) if saved else {}
 
-    # Load data
+    # Load data (images are checked here, before the model is loaded)
+    allow_outside_images(args.allow_outside_images)
     dataset = task.load_dataset(
         settings.dataset, settings.split, args.dataset_path, args.max_problems, HELD_OUT_DATASET_SEED
     )

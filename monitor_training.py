@@ -25,7 +25,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rlvr.cli import show_every_default
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import check_output_folder, write_atomically
 from rlvr.methods import assign_styles
 
 TRAINER_STATE = "trainer_state.json"
@@ -115,6 +117,8 @@ def read_trainer_state(path: Path, retry_delay_s: float = RETRY_DELAY_S) -> dict
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
             break
+        except RecursionError:
+            raise UserError(f"{path}: nested too deeply to be a trainer state") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             if attempt == 2:
                 detail = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
@@ -143,18 +147,37 @@ def run_folder_of(path: str | Path) -> Path:
     return path.parent if CHECKPOINT_NAME.match(path.name) else path
 
 
-def recorded_mode(path: str | Path) -> str | None:
-    """The training mode if the run folder (or the checkpoint) has a run_config.json naming it."""
+def recorded_setting(path: str | Path, name: str) -> Any:
+    """A setting from the run_config.json of the run folder (or the checkpoint), None if none records it."""
     path = Path(path)
     folder = path.parent if path.is_file() else path
     for candidate in (folder / RUN_CONFIG, run_folder_of(path) / RUN_CONFIG):
         try:
-            mode = json.loads(candidate.read_text(encoding="utf-8")).get("mode")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            value = json.loads(candidate.read_text(encoding="utf-8")).get(name)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, RecursionError):
             continue
-        if isinstance(mode, str) and mode:
-            return mode
+        if value is not None:
+            return value
     return None
+
+
+def recorded_mode(path: str | Path) -> str | None:
+    """The training mode if the run folder (or the checkpoint) has a run_config.json naming it."""
+    mode = recorded_setting(path, "mode")
+    return mode if isinstance(mode, str) and mode else None
+
+
+def why_nothing_was_logged(state: Mapping[str, Any]) -> str:
+    """A line explaining an empty log_history: usually a logging interval longer than the run."""
+    step, interval = _global_step(state), state.get("logging_steps")
+    if isinstance(interval, int | float) and not isinstance(interval, bool) and interval > step:
+        return (
+            f"nothing was logged: the logging interval ({int(interval)} steps) is longer than the run "
+            f"({step} steps); train with a smaller --logging-steps"
+        )
+    if step == 0:
+        return "nothing was logged: the run has not finished a step yet"
+    return f"nothing was logged in {step} steps (logging interval {interval})"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -171,6 +194,15 @@ def metric_series(log_history: Sequence[Mapping[str, Any]], key: str) -> tuple[n
         steps.append(entry.get("step", index))
         values.append(float(value))
     return np.array(steps, dtype=np.float64), np.array(values, dtype=np.float64)
+
+
+def nonfinite_steps(log_history: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    """Steps at which ``key`` was logged as NaN or +-inf: a diverged run, which the line plots cannot show."""
+    return [
+        float(entry.get("step", index))
+        for index, entry in enumerate(log_history)
+        if isinstance(entry.get(key), float) and not math.isfinite(entry[key])
+    ]
 
 
 def metric_names(log_history: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -211,10 +243,18 @@ def summarize(log_history: Sequence[Mapping[str, Any]], *, title: str | None = N
     if not names:
         lines.append("no numeric metrics logged yet")
         return "\n".join(lines)
-    rows = [["metric", "points", "first", "last", "min", "max"]]
+    nonfinite = {name: nonfinite_steps(log_history, name) for name in names}
+    for name, bad_steps in nonfinite.items():
+        if bad_steps:
+            shown = ", ".join(f"{step:g}" for step in bad_steps[:10]) + (", ..." if len(bad_steps) > 10 else "")
+            lines.append(f"WARNING: {name} is NaN or infinite at {len(bad_steps)} logged steps ({shown})")
+    # The non-finite column appears only when it has something to say, so healthy summaries stay as they were.
+    with_nonfinite = any(nonfinite.values())
+    rows = [["metric", "points", "first", "last", "min", "max", *(["non-finite"] if with_nonfinite else [])]]
     for name in names:
         _, values = metric_series(log_history, name)
-        rows.append([name, str(values.size), *(f"{value:.6g}" for value in _first_last_min_max(values))])
+        cells = [f"{value:.6g}" for value in _first_last_min_max(values)] if values.size else ["-"] * 4
+        rows.append([name, str(values.size), *cells, *([str(len(nonfinite[name]))] if with_nonfinite else [])])
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -233,12 +273,14 @@ def plot_metric(runs: Mapping[str, Sequence[Mapping[str, Any]]], plot: SinglePlo
     """One logged key against step for every run that logged it; None when none did."""
     series = {label: metric_series(history, plot.key) for label, history in runs.items()}
     series = {label: points for label, points in series.items() if points[0].size}
-    if not series:
+    if not series and not any(nonfinite_steps(history, plot.key) for history in runs.values()):
         return None
     figure, axes = _new_figure(1)
     styles = assign_styles(list(runs))
     for label, (steps, values) in series.items():
         _line(axes[0], steps, values, label, styles[label].colour, show_label=len(runs) > 1)
+    for label, history in runs.items():
+        _mark_nonfinite(axes[0], nonfinite_steps(history, plot.key), styles[label].colour)
     _finish(axes[0], plot.title, plot.ylabel, legend=len(runs) > 1)
     if plot.key == "learning_rate":
         axes[0].ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
@@ -335,6 +377,14 @@ def _line(
     )
 
 
+def _mark_nonfinite(ax: Any, steps: Sequence[float], colour: str) -> None:
+    """A dotted red line at each step whose value was NaN or infinite, which a line plot would silently skip."""
+    for index, step in enumerate(steps):
+        label = "NaN / inf logged" if index == 0 else None
+        ax.axvline(step, color="red", linestyle=":", linewidth=1.2, label=label)
+        ax.plot([step], [0.0], marker="x", color=colour, transform=ax.get_xaxis_transform(), clip_on=False)
+
+
 def _spread(ax: Any, history: Sequence[Mapping[str, Any]], mean_key: str, std_key: str, colour: str) -> None:
     by_step_mean = dict(zip(*metric_series(history, mean_key), strict=True))
     steps, stds = metric_series(history, std_key)
@@ -349,27 +399,41 @@ def _finish(ax: Any, title: str, ylabel: str, legend: bool) -> None:
     ax.set_xlabel("training step")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    if legend and ax.get_legend_handles_labels()[0]:
+    if ax.get_legend_handles_labels()[0] and (legend or "NaN / inf logged" in ax.get_legend_handles_labels()[1]):
         ax.legend(loc="best", fontsize="small")
 
 
 def write_plots(
-    runs: Mapping[str, Sequence[Mapping[str, Any]]], output_dir: Path, prefix: str = ""
+    runs: Mapping[str, Sequence[Mapping[str, Any]]], output_dir: Path, prefix: str = "", heading: str = ""
 ) -> tuple[list[Path], list[str]]:
-    """Save every plot whose metrics were logged; return the files written and a note per plot skipped."""
+    """Save every plot whose metrics were logged, ``heading`` (the run's mode and name) above each; return the files
+    written and a note per plot skipped."""
+    check_output_folder(output_dir, "--output")
     output_dir.mkdir(parents=True, exist_ok=True)
+    if not any(runs.values()):
+        return [], ["no plots: nothing was logged"]
     figures: list[tuple[str, Figure | None, str]] = [
         (plot.file_name, plot_metric(runs, plot), f"'{plot.key}' was not logged") for plot in SINGLE_PLOTS
     ]
     figures.append(("rewards.png", plot_rewards(runs), "neither 'reward' nor 'rewards/<function>/mean' was logged"))
-    figures.append(("objective.png", plot_objective(runs), "no 'objective/*' metrics (a run without our trainer)"))
+    figures.append(
+        (
+            "objective.png",
+            plot_objective(runs),
+            "no 'objective/*' metrics were logged (an SFT run, or a run without our trainer)",
+        )
+    )
     written, notes = [], []
     for file_name, figure, why_missing in figures:
         if figure is None:
             notes.append(f"skipped {prefix}{file_name}: {why_missing}")
             continue
+        if heading:
+            figure.suptitle(heading)
         path = output_dir / f"{prefix}{file_name}"
-        figure.savefig(path, dpi=150)
+        temporary = path.with_name(f".{path.name}.tmp.png")  # a reader never sees half a plot
+        figure.savefig(temporary, dpi=150)
+        temporary.replace(path)
         written.append(path)
     return written, notes
 
@@ -379,15 +443,22 @@ def write_plots(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Plot training curves and summarise a run's trainer_state.json.")
+    parser = argparse.ArgumentParser(
+        description="Plot training curves and summarise a run's trainer_state.json.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--checkpoint-dir", type=Path, help="run folder (newest checkpoint-N is used) or checkpoint")
     parser.add_argument("--compare", action="store_true", help="overlay several runs (with --checkpoints)")
     parser.add_argument("--checkpoints", nargs="+", type=Path, help="run or checkpoint folders to compare")
     parser.add_argument("--labels", nargs="+", help="one label per --checkpoints folder (default: folder names)")
     parser.add_argument(
-        "--output-dir", type=Path, help="where plots go (default <run>/monitor, or monitor_comparison with --compare)"
+        "--output",
+        "--output-dir",
+        dest="output_dir",
+        type=Path,
+        help="folder the plots go to (<run>/monitor, or monitor_comparison with --compare, when omitted)",
     )
-    return parser
+    return show_every_default(parser)
 
 
 @exit_on_user_error
@@ -410,9 +481,13 @@ def _monitor_one(checkpoint_dir: Path, output_dir: Path | None) -> int:
     state_path, state = resolve_trainer_state(checkpoint_dir)
     output_dir = output_dir or run_folder_of(checkpoint_dir) / "monitor"
     history = state["log_history"]
-    written, notes = write_plots({run_folder_of(checkpoint_dir).resolve().name: history}, output_dir)
+    name, mode = run_folder_of(checkpoint_dir).resolve().name, recorded_mode(state_path)
+    heading = f"{mode.upper() if mode else 'mode unknown'} run {name}"
+    written, notes = write_plots({name: history}, output_dir, heading=heading)
     title = f"Training summary: {state_path} (global_step {_global_step(state)})"
-    summary = summarize(history, title=title, mode=recorded_mode(state_path))
+    summary = summarize(history, title=title, mode=mode)
+    if not history:
+        summary += "\n" + why_nothing_was_logged(state)
     _report(summary, notes, written, output_dir)
     return 0
 
@@ -424,13 +499,16 @@ def _compare(checkpoints: Sequence[Path], labels: Sequence[str] | None, output_d
     if len(set(labels)) != len(labels):
         raise UserError(f"labels must differ, got {labels}; name the runs with --labels")
     runs: dict[str, list[dict[str, Any]]] = {}
-    sections = []
+    sections, described = [], []
     for label, path in zip(labels, checkpoints, strict=True):
         state_path, state = resolve_trainer_state(path)
         runs[label] = state["log_history"]
+        mode = recorded_mode(state_path)
+        described.append(f"{label} ({mode.upper() if mode else 'mode unknown'})")
         title = f"{label}: {state_path} (global_step {_global_step(state)})"
-        sections.append(summarize(runs[label], title=title, mode=recorded_mode(state_path)))
-    written, notes = write_plots(runs, output_dir, prefix="comparison_")
+        section = summarize(runs[label], title=title, mode=mode)
+        sections.append(section + ("\n" + why_nothing_was_logged(state) if not runs[label] else ""))
+    written, notes = write_plots(runs, output_dir, prefix="comparison_", heading="Runs: " + ", ".join(described))
     _report("\n\n".join(sections), notes, written, output_dir)
     return 0
 
@@ -438,7 +516,7 @@ def _compare(checkpoints: Sequence[Path], labels: Sequence[str] | None, output_d
 def _report(summary: str, notes: Sequence[str], written: Sequence[Path], output_dir: Path) -> None:
     text = summary + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
     summary_path = output_dir / "summary.txt"
-    summary_path.write_text(text, encoding="utf-8")
+    write_atomically(summary_path, text)
     print(text, end="")
     print("wrote " + ", ".join(str(path) for path in [*written, summary_path]))
 

@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 from evaluation.bootstrap import mean_intervals
 from evaluation.samples_file import BREAKDOWN_FIELDS, read_samples_file, validate_problems
+from rlvr.cli import show_every_default
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.files import read_json, write_json_atomically
+from rlvr.files import check_output_file, read_json, write_json_atomically
 
 DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 2, 4, ..., 256 as in the paper
 DEFAULT_CONFIDENCE = 0.95
@@ -348,11 +349,18 @@ def _align(rows: Sequence[Sequence[str]]) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Pass@k (unbiased estimator) with bootstrap confidence intervals from samples files.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--samples-path", nargs="+", required=True, type=Path, help="samples JSON file(s)")
     parser.add_argument(
-        "--output-path", nargs="+", type=Path, help="results JSON file(s), one per samples file; omit to only print"
+        "--output",
+        "--output-path",
+        dest="output_path",
+        nargs="+",
+        type=Path,
+        help="results JSON file(s), one per samples file; omit to only print",
     )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing --output files")
     parser.add_argument(
         "--method-name", nargs="+", help="name per samples file (default: file name without 'samples_')"
     )
@@ -366,10 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-ragged", action="store_true", help="allow problems with different n; each k uses problems with n >= k"
     )
-    parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level (0.95)")
-    parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples (10000)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap (2025)")
-    return parser
+    parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level")
+    parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap")
+    return show_every_default(parser)
 
 
 @exit_on_user_error
@@ -382,7 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(set(names)) != len(names):
         raise UserError(f"method names must differ, got {names}; name them with --method-name")
     if args.output_path is not None and len(args.output_path) != len(samples_paths):
-        raise UserError(f"--output-path has {len(args.output_path)} paths for {len(samples_paths)} samples files")
+        raise UserError(f"--output has {len(args.output_path)} paths for {len(samples_paths)} samples files")
+    _check_outputs(args.output_path or [], [*samples_paths, *([Path(args.baseline)] if args.baseline else [])], args)
     _check_interval_settings(args.confidence, args.n_resamples, args.seed)
     if args.baseline is not None and args.baseline not in names and not Path(args.baseline).is_file():
         raise UserError(f"--baseline {args.baseline!r} is neither a method name ({', '.join(names)}) nor a file")
@@ -415,6 +424,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for output_path in args.output_path or []:
         print(f"wrote {output_path}")
     return 0
+
+
+def _check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], args: argparse.Namespace) -> None:
+    """Every results file can be written and replaces no input, no other output and nothing unasked."""
+    if len({path.resolve() for path in outputs}) != len(outputs):
+        raise UserError(f"--output names the same file twice: {' '.join(map(str, outputs))}")
+    for output_path in outputs:
+        check_output_file(output_path, "--output", inputs=inputs, overwrite=args.overwrite)
 
 
 def _resolve_baseline(

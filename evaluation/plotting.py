@@ -21,7 +21,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from evaluation.pass_at_k import load_results, method_name_of
+from rlvr.cli import show_every_default
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import check_output_file
 from rlvr.methods import MethodStyle, assign_styles
 
 PLOT_KINDS = ("curves", "grid", "improvement", "bars")
@@ -185,14 +187,28 @@ def plot_bars(
     return figure
 
 
-def save_figure(figure: Figure, output: str | Path) -> list[Path]:
-    """Save as <stem>.png and <stem>.pdf; 'out.png', 'out.pdf' and 'out' all give the same two files."""
+def figure_paths(output: str | Path) -> list[Path]:
+    """<stem>.png and <stem>.pdf; 'out.png', 'out.pdf' and 'out' all give the same two files."""
     output = Path(output)
     stem = output.with_suffix("") if output.suffix.lower() in (".png", ".pdf") else output
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")]
+    return [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")]
+
+
+def check_figure_paths(output: str | Path, inputs: Sequence[Path]) -> None:
+    """Figures can be written there and replace no input. A figure is a view of its results, redrawn at will, so an
+    existing one is replaced without --overwrite."""
+    for path in figure_paths(output):
+        check_output_file(path, "--output", inputs=inputs, overwrite=True)
+
+
+def save_figure(figure: Figure, output: str | Path) -> list[Path]:
+    """Save as <stem>.png and <stem>.pdf, each through a temporary file so no reader sees half a figure."""
+    paths = figure_paths(output)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
     for path in paths:
-        figure.savefig(path, dpi=200, bbox_inches="tight")
+        temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
+        figure.savefig(temporary, dpi=200, bbox_inches="tight")
+        temporary.replace(path)
     return paths
 
 
@@ -238,22 +254,24 @@ def _check_labels(results: Sequence[dict[str, Any]], labels: Sequence[str]) -> N
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Plot Pass@k results written by evaluation/pass_at_k.py.")
+    parser = argparse.ArgumentParser(
+        description="Plot Pass@k results written by evaluation/pass_at_k.py.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--results", nargs="+", required=True, type=Path, help="results JSON file(s)")
     parser.add_argument("--labels", nargs="+", help="one label per results file (default: the method in each)")
     parser.add_argument("--output", type=Path, default=Path("pass_at_k.png"), help="output stem; writes .png and .pdf")
     parser.add_argument("--title", help="figure title")
-    parser.add_argument("--kind", choices=PLOT_KINDS, default="curves", help="which figure (default curves)")
+    parser.add_argument("--kind", choices=PLOT_KINDS, default="curves", help="which figure")
     parser.add_argument("--baseline", help="label (or results file) the improvement plot subtracts")
-    parser.add_argument(
-        "--bar-k", nargs="+", type=int, default=list(DEFAULT_BAR_K), help="k values of the bar chart (1 16 256)"
-    )
-    return parser
+    parser.add_argument("--bar-k", nargs="+", type=int, default=list(DEFAULT_BAR_K), help="k values of the bar chart")
+    return show_every_default(parser)
 
 
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    check_figure_paths(args.output, args.results)
     results = [load_results(path) for path in args.results]
     labels = args.labels or [method_name_of(one, path) for one, path in zip(results, args.results, strict=True)]
     _check_labels(results, labels)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from rlvr.errors import UserError
 from rlvr.files import read_json, write_atomically
-from rlvr.tasks.base import Task, answer_for_json, score_completions
 
 if TYPE_CHECKING:
     from evaluation.sampling import SamplingSettings
+    from rlvr.tasks.base import Task
 
 BREAKDOWN_FIELDS = ("dataset", "question_type")
 
@@ -44,6 +44,9 @@ def problem_record(
     task: Task, row: Mapping, problem_id: int, samples: list[str], settings: SamplingSettings
 ) -> dict[str, Any]:
     """One problem of the samples file, each sample marked by the reward that decides correctness in training."""
+    # Imported here: rlvr.tasks.base loads datasets, which pass_at_k.py and plotting.py (readers only) never need.
+    from rlvr.tasks.base import answer_for_json, score_completions
+
     correct = score_completions(task, samples, row, settings.reward_threshold)
     record: dict[str, Any] = {
         "problem_id": problem_id,

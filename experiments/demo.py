@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         run_step(
             f"samples: {METHOD_LABELS[method]}",
             python("generate_samples.py", "--checkpoint-path", str(out / method), *SAMPLE_FLAGS,
-                   "--output-path", str(samples[method])),
+                   "--output-path", str(samples[method]), "--overwrite"),
         )  # fmt: skip
 
     results = [out / "pass_at_k" / f"results_{method}.json" for method in samples]
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         "Pass@k with 95% intervals, against the SFT start",
         python("evaluation/pass_at_k.py", "--samples-path", *map(str, samples.values()),
                "--output-path", *map(str, results), "--method-name", *(METHOD_LABELS[m] for m in samples),
-               "--baseline", "SFT", "--n-resamples", "2000"),
+               "--baseline", "SFT", "--n-resamples", "2000", "--overwrite"),
     )  # fmt: skip
     labels = [METHOD_LABELS[method] for method in samples]
     run_step(

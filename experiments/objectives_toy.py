@@ -46,7 +46,8 @@ TASK_ARGS = ["--task", "arithmetic", "--dataset-name", "addition"]
 # about 0.17 and Pass@64 about 0.85: room to sharpen and room to widen.
 SFT_ARGS = [
     "--learning-rate", "1e-3", "--batch-size", "256", "--gradient-accumulation-steps", "1", "--warmup", "100",
-    "--lr-scheduler-type", "constant_with_warmup", "--max-steps", "200", "--seed", "2025", "--logging-steps", "50", "--save-steps", "1000",
+    "--lr-scheduler-type", "constant_with_warmup", "--max-steps", "200", "--seed", "2025", "--logging-steps", "50",
+    "--save-steps", "1000",
 ]  # fmt: skip
 # RL: rollouts of 64 prompts x 8 samples, optimizer updates of 32 prompts (the paper's 4:1 becomes 2:1 here), a
 # learning rate warmed up over 4 update slots and then constant (the paper's schedule), no KL, no entropy bonus.
@@ -185,13 +186,13 @@ class Experiment:
             f"samples-{name}",
             ["generate_samples.py", "--checkpoint-path", str(model_dir), *TASK_ARGS, "--num-samples",
              str(num_samples), "--max-problems", str(self.args.num_problems), *SAMPLING_ARGS,
-             "--output-path", str(samples)],
+             "--output-path", str(samples), "--overwrite"],
             samples,
         )  # fmt: skip
         self.steps.run(
             f"pass-at-k-{name}",
             ["evaluation/pass_at_k.py", "--samples-path", str(samples), "--method-name", name,
-             "--output-path", str(self.results_path(name)), "--k-values", *map(str, k_values)],
+             "--output-path", str(self.results_path(name)), "--k-values", *map(str, k_values), "--overwrite"],
             self.results_path(name),
         )  # fmt: skip
 

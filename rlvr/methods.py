@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# How a sample's correctness is decided: from the verifiable reward alone, or from the weighted total reward.
+SPLIT_ON_CHOICES = ("accuracy", "total")
+
 RL_MODES = ("grpo", "psr", "nsr", "w-reinforce")
 # The paper's decomposed objectives: advantages from correctness alone, no group baseline.
 DECOMPOSED_MODES = ("psr", "nsr", "w-reinforce")

@@ -211,6 +211,7 @@ def test_samples_are_generate_completions_under_the_problem_seed(tiny_checkpoint
 def test_the_same_command_twice_writes_the_same_file(reference_path, tmp_path):
     output = tmp_path / "again.json"
     assert generate_samples.main([*TWO_PROBLEMS, "--output-path", str(output)]) == 0
+    assert generate_samples.main([*TWO_PROBLEMS, "--output-path", str(output), "--overwrite"]) == 0
     first, second = read_json(reference_path), read_json(output)
     assert second["problems"] == first["problems"]
     assert {**second["metadata"], "date": None} == {**first["metadata"], "date": None}

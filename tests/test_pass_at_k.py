@@ -378,7 +378,7 @@ def test_cli_bad_samples_give_one_clear_line_and_exit_code_2(tmp_path, case):
     ("flags", "fragment"),
     [
         (["--method-name", "A", "B"], "--method-name has 2 names for 1"),
-        (["--output-path", "a.json", "b.json"], "--output-path has 2 paths for 1"),
+        (["--output-path", "a.json", "b.json"], "--output has 2 paths for 1"),
         (["--confidence", "1.5"], "--confidence"),
         (["--n-resamples", "1"], "--n-resamples"),
         (["--baseline", "nothing-like-this"], "--baseline"),

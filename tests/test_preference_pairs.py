@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from evaluation.preference_samples import check_rows_match
 from rlvr.errors import UserError
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 from trainers.config import PPO_MESSAGE, parse_run_config
-from trainers.preference_pairs import build_pairs, check_rows_match, dpo_dataset, preference_rows
+from trainers.preference_pairs import build_pairs, dpo_dataset, preference_rows
 
 
 def problem(problem_id, samples: list[str], correct: list[bool]) -> dict:

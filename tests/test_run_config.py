@@ -89,7 +89,8 @@ def test_the_configuration_is_frozen_and_resolved_at_parse_time():
 def test_every_default_lives_in_the_dataclass():
     parsed = parse_run_config([])
     for field in dataclasses.fields(RunConfig):
-        if field.name not in ("dataset_name", "prompt_style", "split", "output_dir"):  # resolved from the task
+        # resolved from the task, the run's name and its length
+        if field.name not in ("dataset_name", "prompt_style", "split", "output_dir", "logging_steps"):
             assert getattr(parsed, field.name) == getattr(DEFAULTS, field.name), field.name
 
 
@@ -99,3 +100,17 @@ def test_run_config_json_is_the_object_written_out(tmp_path):
     written = json.loads((tmp_path / "run" / "run_config.json").read_text())
     assert written == json.loads(json.dumps(parsed.as_dict()))
     assert RunConfig(**{**written, "reward_funcs": None, "reward_weights": None}).lambda_psr == 0.3
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--max-steps", "3"], 1),  # a 3-step run logs every step
+        (["--max-steps", "20"], 4),  # five logs
+        (["--max-steps", "1000"], 10),  # long runs keep the interval of 10
+        ([], 10),  # epochs: the number of steps is not known yet
+        (["--max-steps", "3", "--logging-steps", "7"], 7),  # an explicit interval is kept
+    ],
+)
+def test_short_runs_log_a_few_times_unless_told_otherwise(flags, expected):
+    assert parse_run_config(flags).logging_steps == expected

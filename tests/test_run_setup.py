@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from trainers.setup import find_resume_checkpoint, setup_reporting
+from trainers.resume import find_resume_checkpoint
+from trainers.setup import setup_reporting
 
 
 @pytest.fixture

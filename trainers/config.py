@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
+from rlvr.cli import show_every_default
 from rlvr.errors import UserError
-from rlvr.methods import DECOMPOSED_MODES, RL_MODES
+from rlvr.methods import DECOMPOSED_MODES, RL_MODES, SPLIT_ON_CHOICES
 from rlvr.tasks import TASK_MODULES, get_task
-from trainers.objectives import SPLIT_ON_CHOICES
 from trainers.preference_pairs import CHOSEN_FROM_CHOICES
 
 # ppo is accepted by the parser only to answer with PPO_MESSAGE: a choice error would not say what to use instead.
@@ -49,6 +49,7 @@ class RunConfig:
     prompt_style: str | None = None  # the task's first style when None
     seed: int = 2025
     subset_size: int | None = None
+    allow_outside_images: bool = False  # dataset image paths may leave the dataset's folder
     # Objective
     lambda_psr: float = 0.1
     reward_threshold: float = 0.5
@@ -91,7 +92,7 @@ class RunConfig:
     report_to: str = "wandb"
     save_steps: int = 50
     save_total_limit: int = 3
-    logging_steps: int = 10
+    logging_steps: int | None = None  # min(10, max_steps // 5, at least 1) when None: short runs log too
     no_resume: bool = False
     max_eval_samples: int | None = None
     # DPO on verifiable pairs (--mode dpo)
@@ -195,6 +196,9 @@ def _flag(name: str) -> str:
 
 
 DEFAULTS = RunConfig()
+# Logging interval of a run without --logging-steps, lowered for short --max-steps runs so they log a few times.
+DEFAULT_LOGGING_STEPS = 10
+LOGS_PER_SHORT_RUN = 5
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -240,6 +244,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=d.seed)
     run.add_argument("--subset-size", type=int, default=d.subset_size, help="seeded random subset of this many rows")
+    run.add_argument(
+        "--allow-outside-images",
+        action="store_true",
+        default=d.allow_outside_images,
+        help="let a local dataset's image paths point outside its folder",
+    )
 
     objective = parser.add_argument_group("objective")
     objective.add_argument(
@@ -349,19 +359,26 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
 
     output = parser.add_argument_group("output")
     output.add_argument(
+        "--output",
         "--output-dir",
+        dest="output_dir",
         default=d.output_dir,
         help="grpo-start-ckpts/{model}-{task}-{dataset}-{mode}-{seed} when omitted",
     )
     output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default=d.report_to)
     output.add_argument("--save-steps", type=int, default=d.save_steps)
     output.add_argument("--save-total-limit", type=int, default=d.save_total_limit)
-    output.add_argument("--logging-steps", type=int, default=d.logging_steps)
+    output.add_argument(
+        "--logging-steps",
+        type=int,
+        default=d.logging_steps,
+        help=f"log every this many steps; {DEFAULT_LOGGING_STEPS}, or max-steps / 5 for shorter runs, when omitted",
+    )
     output.add_argument("--no-resume", action="store_true", default=d.no_resume, help="start over instead of resuming")
     output.add_argument(
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
     )
-    return parser
+    return show_every_default(parser)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -411,6 +428,7 @@ def resolve(config: RunConfig) -> RunConfig:
         dataset_name=dataset_name,
         prompt_style=config.prompt_style or task.default_prompt_style,
         split=config.split or ("test" if config.mode == "eval" else "train"),
+        logging_steps=config.logging_steps or default_logging_steps(config.max_steps),
     )
     if resolved.output_dir is None:
         name = f"{resolved.model_tag}-{resolved.task}-{dataset_name}-{resolved.mode}-{resolved.seed}"
@@ -418,9 +436,19 @@ def resolve(config: RunConfig) -> RunConfig:
     return resolved
 
 
+def default_logging_steps(max_steps: int) -> int:
+    """Every 10 steps, but at least LOGS_PER_SHORT_RUN times in a shorter --max-steps run (a 3-step run logs each
+    step): a run that logs nothing leaves an empty log_history and nothing to monitor."""
+    if max_steps == -1:
+        return DEFAULT_LOGGING_STEPS  # the number of steps is known only once the dataset is loaded
+    return min(DEFAULT_LOGGING_STEPS, max(1, max_steps // LOGS_PER_SHORT_RUN))
+
+
 def _yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> list[str]:
     """The YAML mapping as command-line flags, so its values meet the very checks typed flags meet."""
     config_path = Path(path)
+    if config_path.is_dir():
+        raise UserError(f"config file {path} is a folder, not a YAML file")
     if not config_path.is_file():
         raise UserError(f"config file {path} does not exist")
     try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-SPLIT_ON_CHOICES = ("accuracy", "total")
+from rlvr.methods import SPLIT_ON_CHOICES
 
 
 def sample_advantages(mode: str, lambda_psr: float) -> tuple[float | None, float | None]:

@@ -12,6 +12,7 @@ rows stops the run with one line instead of training on prompts its samples neve
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from datasets import Dataset
 
 from rlvr.errors import UserError
-from rlvr.tasks.base import Task, answer_for_json
+from rlvr.tasks.base import Task
 
 CHOSEN_FROM_CHOICES = ("samples", "reference", "both")
 
@@ -103,24 +104,6 @@ def build_pairs(
     return PairSet(pairs, len(problems), without_pair)
 
 
-def check_rows_match(task: Task, problems: Sequence[Mapping[str, Any]], dataset: Dataset, source: str) -> None:
-    """Every problem's id is a row of ``dataset`` with the same question and answer; UserError names the first not."""
-    for problem in problems:
-        problem_id = problem["problem_id"]
-        if not isinstance(problem_id, int) or not 0 <= problem_id < len(dataset):
-            raise UserError(
-                f"{source}: problem_id {problem_id!r} is not a row of the dataset ({len(dataset)} rows); "
-                "pass the --dataset-name, --split and --subset-size the samples were drawn with"
-            )
-        row = dataset[problem_id]
-        question, answer = str(row[task.question_column]), answer_for_json(row[task.answer_column])
-        if question != problem["question"] or answer != problem["answer"]:
-            raise UserError(
-                f"{source}: problem {problem_id} does not match dataset row {problem_id} (question or answer "
-                "differs); the samples were drawn on other rows"
-            )
-
-
 def reference_completions(task: Task, dataset: Dataset, problem_ids: Sequence[int], style: str) -> dict[int, str]:
     """The task's reference completion of each problem's row, formatted as the prompt style asks (as SFT trains)."""
     return {problem_id: task.sft_completion(dataset[problem_id], style) for problem_id in problem_ids}
@@ -157,9 +140,20 @@ def dpo_dataset(
     seed: int,
     style: str,
 ) -> tuple[Dataset, PairSet]:
-    """The DPOTrainer's rows from problems already joined to ``dataset`` (see check_rows_match), and the pair count."""
+    """The DPOTrainer's rows, and the pair count, from problems already joined to ``dataset`` (the join is checked
+    in evaluation/preference_samples.py)."""
     references = None
     if chosen_from != "samples":
         references = reference_completions(task, dataset, [problem["problem_id"] for problem in problems], style)
     pair_set = build_pairs(problems, pairs_per_problem, chosen_from, seed, references)
     return preference_rows(task, dataset, pair_set.pairs, style), pair_set
+
+
+def preference_dataset(config, task: Task, dataset: Dataset, problems: Sequence[Mapping[str, Any]]) -> Dataset:
+    """DPOTrainer's rows from the problems' samples (a RunConfig's pair options), saying how many gave no pair."""
+    rows, pair_set = dpo_dataset(
+        task, dataset, problems, config.pairs_per_problem, config.chosen_from, config.seed, config.prompt_style
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"Preference data: {pair_set.describe()}", flush=True)
+    return rows

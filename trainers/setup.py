@@ -11,24 +11,15 @@ import torch
 from rlvr.files import write_json_atomically
 from trainers.config import RunConfig
 from trainers.geometry import BatchGeometry, num_processes
+from trainers.resume import RUN_CONFIG_FILE
 
 WANDB_PROJECT = "chartrl-nsr"
-RUN_CONFIG_FILE = "run_config.json"
 
 
 def run_name_for(config: RunConfig) -> str:
     """{mode}-{model}-{dataset}-{size}-{seed}, size being the subset size or 'full'."""
     size = str(config.subset_size) if config.subset_size else "full"
     return f"{config.mode}-{config.model_tag}-{config.dataset_name}-{size}-{config.seed}"
-
-
-def find_resume_checkpoint(output_dir: str, no_resume: bool) -> str | None:
-    """The newest checkpoint-N of the run, unless the user asked to start over."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    if no_resume or not Path(output_dir).is_dir():
-        return None
-    return get_last_checkpoint(output_dir)
 
 
 def write_run_config(config: RunConfig) -> None:

@@ -28,6 +28,17 @@ JSON_ROW_LIST_KEYS = ("data", "qa_pairs")  # {"data": [...]}; PlotQA's own files
 
 RowLocator = Callable[[int], str]
 
+# Whether a dataset's image paths may leave the dataset's folder (``../../x.png``, ``/etc/...``). Off by default: a
+# dataset file should not make a command read arbitrary files. It is the command's policy for the whole process
+# (--allow-outside-images), set once by the script rather than passed through every task's loader.
+_outside_images_allowed = False
+
+
+def allow_outside_images(allowed: bool) -> None:
+    """Let (or stop) dataset image paths point outside the dataset's folder; scripts call this from their flag."""
+    global _outside_images_allowed
+    _outside_images_allowed = allowed
+
 
 def load_local_dataset(
     path: str | Path,
@@ -104,6 +115,23 @@ def resolve_image_path(value: Any, search_dirs: Sequence[Path], where: str) -> P
     raise UserError(f"{where}: image file {str(value)!r} not found (looked in {looked_in})")
 
 
+def _dataset_image_path(value: Any, search_dirs: Sequence[Path], where: str) -> Path:
+    """The image file a dataset row names, checked now rather than mid-run: inside the dataset's folder (unless
+    allowed) and really an image."""
+    path = resolve_image_path(value, search_dirs, where)
+    if not _outside_images_allowed and not any(path.is_relative_to(root.resolve()) for root in search_dirs):
+        raise UserError(
+            f"{where}: image {str(value)!r} lies outside the dataset folder {search_dirs[0]}; "
+            "pass --allow-outside-images if that is intended"
+        )
+    try:
+        with PILImage.open(path) as image:
+            image.verify()  # reads the header and structure, not every pixel: cheap enough for every row
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise UserError(f"{where}: {path} is not a readable image ({error})") from None
+    return path
+
+
 def _open_image(source: Path | io.BytesIO, where: str) -> PILImage.Image:
     try:
         with PILImage.open(source) as image:
@@ -151,6 +179,8 @@ def _read_json_rows(path: Path) -> tuple[list[dict], RowLocator]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply to be a dataset") from None
     if isinstance(document, dict):
         list_key = next((key for key in JSON_ROW_LIST_KEYS if isinstance(document.get(key), list)), None)
         if list_key is None:
@@ -176,6 +206,8 @@ def _parse_json_lines(path: Path, text: str) -> tuple[list[dict], RowLocator]:
             raise UserError(
                 f"{path}: malformed JSON at line {line_number}, column {error.colno}: {error.msg}"
             ) from None
+        except RecursionError:
+            raise UserError(f"{path}: line {line_number} is nested too deeply to be a row") from None
         if not isinstance(row, dict):
             raise UserError(f"{path}: line {line_number} is {type(row).__name__}, expected an object")
         rows.append(row)
@@ -224,7 +256,7 @@ def _image_storage(value: Any, search_dirs: Sequence[Path], where: str) -> dict 
         return None
     if isinstance(value, dict) and value.get("bytes") is not None:
         return {"bytes": value["bytes"], "path": value.get("path")}
-    return {"bytes": None, "path": str(resolve_image_path(value, search_dirs, where))}
+    return {"bytes": None, "path": str(_dataset_image_path(value, search_dirs, where))}
 
 
 def _one_arrow_type(values: list) -> list:
@@ -257,7 +289,7 @@ def _resolve_image_column(
         # Raw encoded bytes (ChartQAPro stores its pictures this way): nothing to resolve.
         return dataset.cast_column(column, datasets.Image())
     absolute_paths = [
-        path if path is None or bytes_present else str(resolve_image_path(path, search_dirs, locate(index)))
+        path if path is None or bytes_present else str(_dataset_image_path(path, search_dirs, locate(index)))
         for index, (path, bytes_present) in enumerate(zip(paths, has_bytes, strict=True))
     ]
     if absolute_paths == paths:

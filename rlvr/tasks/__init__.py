@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from rlvr.errors import UserError
-from rlvr.tasks.base import Task
+
+if TYPE_CHECKING:  # base imports datasets; the command-line parsers (and --help) need only the names below
+    from rlvr.tasks.base import Task
 
 # The held-out problems must not move when a run's --seed changes (the seed of the synthetic charts and of a subset):
 # runs compared at different seeds are then scored on the same problems.
