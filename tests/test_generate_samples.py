@@ -19,7 +19,7 @@ import torch
 
 import generate_samples
 from evaluation.pass_at_k import main as pass_at_k_main
-from evaluation.samples_file import answer_for_json, problem_record, read_samples_file
+from evaluation.samples_file import problem_record, read_samples_file
 from evaluation.sampling import (
     ProgressWriter,
     SamplingSettings,
@@ -32,7 +32,7 @@ from rlvr.generation import encode_prompts, generate_completions, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.models.registry import load_model, load_processor, resolve_model
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
-from rlvr.tasks.base import score_completions
+from rlvr.tasks.base import answer_for_json, score_completions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = REPO_ROOT / "generate_samples.py"
