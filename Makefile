@@ -53,5 +53,6 @@ science: $(STAMP)
 .PHONY: bench
 bench: $(STAMP)
 	{ printf '# Benchmarks\n\nWritten by `make bench` (benchmarks/); rerun it to refresh. Medians over repeats, smallest-largest in brackets.\n\n'; \
-	  $(BIN)/python -m benchmarks.bench_pass_at_k && $(BIN)/python -m benchmarks.bench_sampling; } > docs/benchmarks.md.tmp
+	  $(BIN)/python -m benchmarks.bench_pass_at_k && $(BIN)/python -m benchmarks.bench_sampling && \
+	  $(BIN)/python -m benchmarks.bench_training; } > docs/benchmarks.md.tmp
 	mv docs/benchmarks.md.tmp docs/benchmarks.md

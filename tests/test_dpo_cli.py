@@ -102,7 +102,8 @@ def test_dpo_draws_its_samples_trains_the_vision_model_resumes_and_evaluates(tmp
     assert "Preference samples: reusing" in second.stdout
     assert [entry["step"] for entry in logged_steps(output_dir / "checkpoint-4")] == [1, 2, 3, 4]
 
-    changed = run_script("main.py", *common, "--max-steps", "4", "--num-generations", "3")
+    # Training on (a higher --max-steps) from samples drawn with other options is refused before anything trains.
+    changed = run_script("main.py", *common, "--max-steps", "6", "--num-generations", "3")
     assert changed.returncode == 2
     assert "drawn with other num_samples; run the same command" in changed.stderr.strip().splitlines()[-1]
 
