@@ -56,3 +56,37 @@ def test_main_trains_the_tiny_vision_language_model_under_zero3_on_two_processes
     assert "2 update slots of 4 completions; 2 process(es)" in result.stdout
     assert (tmp_path / "checkpoint-2" / "trainer_state.json").is_file()
     assert (tmp_path / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_two_machines_on_the_loopback_address_train_together(tmp_path):
+    # Two accelerate "machines" with one CPU process each, as two nodes would run (docs/training.md, multi-node).
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", *DATA_PARALLEL, "--num_machines", "2", "--num_processes",
+        "2", "--main_process_ip", "127.0.0.1", "--main_process_port", "29614", "main.py", "--mode", "nsr", "--task",
+        "countdown", "--vlm-name", "tiny-text", "--subset-size", "8", "--max-steps", "2", "--max-completion-length",
+        "8", "--report-to", "none", "--logging-steps", "1", "--num-generations", "4", "--batch-size", "2",
+        "--gradient-accumulation-steps", "1", "--save-steps", "1", "--output-dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    machines = [
+        subprocess.Popen(
+            [*command[:3], "--machine_rank", str(rank), *command[3:]],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for rank in (0, 1)
+    ]
+    outputs = [machine.communicate(timeout=600) for machine in machines]
+    for machine, (stdout, stderr) in zip(machines, outputs, strict=True):
+        assert machine.returncode == 0, (stdout + stderr)[-4000:]
+    console = "".join(stdout for stdout, _ in outputs)
+    assert console.count("NSR [step 2]:") == 1  # the global main process reports for both machines
+    assert "4 completions per rollout (1 prompts x 4), 1 update slots of 4 completions; 2 process(es)" in console
+    run = tmp_path / "run"
+    assert sorted(folder.name for folder in run.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
+    assert json.loads((run / "checkpoint-2" / "trainer_state.json").read_text())["global_step"] == 2
+    assert not list(run.glob("**/*.tmp"))  # every file written once, whole

@@ -292,3 +292,38 @@ def test_rollout_prompts_must_hold_whole_updates():
         RunConfig(rollout_prompts=10, update_prompts=4)
     with pytest.raises(UserError, match="go together"):
         RunConfig(rollout_prompts=8)
+
+
+# vLLM rollouts: the options reach TRL's config (vLLM itself needs a GPU machine)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], {"vllm_mode": "colocate", "vllm_gpu_memory_utilization": 0.3, "vllm_tensor_parallel_size": 1}),
+        (["--vllm-gpu-memory-utilization", "0.5", "--vllm-tensor-parallel-size", "2"], {
+            "vllm_mode": "colocate", "vllm_gpu_memory_utilization": 0.5, "vllm_tensor_parallel_size": 2,
+        }),
+        (["--vllm-mode", "server", "--vllm-server-base-url", "http://127.0.0.1:8000"], {
+            "vllm_mode": "server", "vllm_server_base_url": "http://127.0.0.1:8000",
+        }),
+    ],
+)  # fmt: skip
+def test_vllm_options_reach_trl(flags, expected, tmp_path):
+    from trainers.config import parse_run_config
+    from trainers.setup import build_grpo_config
+
+    config = parse_run_config(["--mode", "nsr", "--use-vllm", *flags, "--output-dir", str(tmp_path)])
+    grpo_config = build_grpo_config(config, batch_geometry(config, 1), "run", [])
+    assert grpo_config.use_vllm is True
+    assert grpo_config.vllm_importance_sampling_correction is False  # the official code has no such correction
+    assert {name: getattr(grpo_config, name) for name in expected} == expected
+
+
+def test_a_bad_vllm_option_is_one_line():
+    from trainers.config import parse_run_config
+
+    with pytest.raises(UserError, match="--vllm-gpu-memory-utilization must be in"):
+        parse_run_config(["--vllm-gpu-memory-utilization", "1.5"])
+    with pytest.raises(UserError, match="invalid choice: 'remote'"):
+        parse_run_config(["--vllm-mode", "remote"])

@@ -33,6 +33,7 @@ PPO_MESSAGE = (
 )
 TASKS = tuple(TASK_MODULES)
 REPORT_TO_CHOICES = ("wandb", "tensorboard", "none")
+VLLM_MODES = ("colocate", "server")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class RunConfig:
     temperature: float = 1.0
     num_iterations: int = 1
     use_vllm: bool = False
+    vllm_mode: str = "colocate"  # colocate: vLLM shares the training GPUs; server: a `trl vllm-serve` process
+    vllm_gpu_memory_utilization: float = 0.3
+    vllm_tensor_parallel_size: int = 1
+    vllm_server_base_url: str | None = None
     vllm_importance_sampling_correction: bool = False
     # Batch geometry in the paper's words (prompts per rollout and per optimizer update), or TRL's own knobs
     rollout_prompts: int | None = None
@@ -135,6 +140,7 @@ def check_ranges(config: RunConfig) -> None:
         "logging_steps": config.logging_steps,
         "num_iterations": config.num_iterations,
         "lora_rank": config.lora_rank,
+        "vllm_tensor_parallel_size": config.vllm_tensor_parallel_size,
         "subset_size": config.subset_size,
         "steps_per_generation": config.steps_per_generation,
         "rollout_prompts": config.rollout_prompts,
@@ -163,6 +169,8 @@ def check_ranges(config: RunConfig) -> None:
             raise UserError(f"{_flag(name)} must be a finite number above 0, got {value}")
     if not math.isfinite(config.reward_threshold):
         raise UserError(f"--reward-threshold must be a finite number, got {config.reward_threshold}")
+    if not 0 < config.vllm_gpu_memory_utilization <= 1:
+        raise UserError(f"--vllm-gpu-memory-utilization must be in (0, 1], got {config.vllm_gpu_memory_utilization}")
     if config.lora_dropout >= 1:
         raise UserError(f"--lora-dropout must be below 1, got {config.lora_dropout}")
     if config.max_steps == 0 or config.max_steps < -1:
@@ -293,6 +301,19 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     sampling.add_argument("--temperature", type=float, default=d.temperature)
     sampling.add_argument("--num-iterations", type=int, default=d.num_iterations, help="passes over each rollout")
     sampling.add_argument("--use-vllm", action=argparse.BooleanOptionalAction, default=d.use_vllm)
+    sampling.add_argument("--vllm-mode", choices=VLLM_MODES, default=d.vllm_mode, help="where vLLM runs")
+    sampling.add_argument(
+        "--vllm-gpu-memory-utilization",
+        type=float,
+        default=d.vllm_gpu_memory_utilization,
+        help="colocate: share of each GPU's memory for vLLM",
+    )
+    sampling.add_argument(
+        "--vllm-tensor-parallel-size", type=int, default=d.vllm_tensor_parallel_size, help="colocate: GPUs per engine"
+    )
+    sampling.add_argument(
+        "--vllm-server-base-url", default=d.vllm_server_base_url, help="server: e.g. http://10.0.0.5:8000"
+    )
     sampling.add_argument(
         "--vllm-importance-sampling-correction",
         action=argparse.BooleanOptionalAction,
