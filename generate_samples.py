@@ -15,30 +15,19 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from datasets import Dataset
-
-from evaluation.batching import choose_batch_size, shard_indices
-from evaluation.samples_file import write_samples_file
-from evaluation.sampling import (
-    ProgressWriter,
-    SamplingSettings,
-    checkpoint_identity,
-    progress_path_for,
-    read_progress,
-    sample_problems,
-)
-from evaluation.vllm_sampling import load_llm, sample_problems_vllm, vllm_usable
-from rlvr.cli import show_every_default
-from rlvr.data.local import allow_outside_images
+from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
-from rlvr.generation import encode_prompts
-from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
-from rlvr.models.registry import load_processor, resolve_model
-from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
-from rlvr.tasks.base import Task
+
+if TYPE_CHECKING:
+    import torch
+    from datasets import Dataset
+
+    from evaluation.sampling import ProgressWriter, SamplingSettings
+    from rlvr.models.checkpoints import LoadedCheckpoint
+    from rlvr.tasks.base import Task
 
 INTERRUPTED_EXIT_CODE = 130
 
@@ -89,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shard-index", type=int, default=0, help="this run's shard, 0..num-shards-1 (evaluation/merge_samples.py)"
     )
-    return show_every_default(parser)
+    return finish_parser(parser)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -115,6 +104,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
+    from evaluation.sampling import SamplingSettings, checkpoint_identity
+
     prompt_style = args.prompt_style or task.default_prompt_style
     if prompt_style not in task.prompt_styles:
         valid = ", ".join(task.prompt_styles)
@@ -147,6 +138,9 @@ def batch_size_for(
     device: torch.device,
 ) -> int:
     """--batch-size, or one chosen from the device's memory for problem 0's prompt (every shard sees the same)."""
+    from evaluation.batching import choose_batch_size
+    from rlvr.generation import encode_prompts
+
     if args.batch_size is not None:
         return args.batch_size
     encoded = encode_prompts(checkpoint.processor, task, [dict(dataset[0])], settings.prompt_style, device)
@@ -168,6 +162,13 @@ def sample_pending(
 ) -> None:
     """Load the model and sample what is left: through vLLM when it is installed and there is a GPU, else through
     transformers (evaluation/sampling.py)."""
+    import torch
+
+    from evaluation.sampling import sample_problems
+    from evaluation.vllm_sampling import load_llm, sample_problems_vllm, vllm_usable
+    from rlvr.models.checkpoints import load_checkpoint
+    from rlvr.models.registry import load_processor, resolve_model
+
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = resolve_model(args.checkpoint_path)
     if vllm_usable(resolved.source, device.type == "cuda"):
@@ -186,9 +187,16 @@ def sample_pending(
 
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
-    # Parse and check, before anything slow
+    # Parse and check, before anything slow (the heavy modules are imported only now, so --help answers at once)
     args = build_parser().parse_args(argv)
     check_arguments(args)
+    from evaluation.batching import shard_indices
+    from evaluation.samples_file import write_samples_file
+    from evaluation.sampling import ProgressWriter, progress_path_for, read_progress
+    from rlvr.data.local import allow_outside_images
+    from rlvr.models.registry import resolve_model
+    from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
+
     task = get_task(args.task)
     settings = settings_for(args, task)
     resolve_model(args.checkpoint_path)  # an unknown checkpoint fails now, not after the data is loaded

@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rlvr.cli import show_every_default
+from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_folder, write_atomically
 from rlvr.methods import assign_styles
@@ -458,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder the plots go to (<run>/monitor, or monitor_comparison with --compare, when omitted)",
     )
-    return show_every_default(parser)
+    return finish_parser(parser)
 
 
 @exit_on_user_error

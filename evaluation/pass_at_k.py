@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from evaluation.bootstrap import mean_intervals
 from evaluation.samples_file import BREAKDOWN_FIELDS, read_samples_file, validate_problems
-from rlvr.cli import show_every_default
+from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file, read_json, write_json_atomically
 
@@ -377,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level")
     parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap")
-    return show_every_default(parser)
+    return finish_parser(parser)
 
 
 @exit_on_user_error

@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from evaluation.pass_at_k import load_results, method_name_of
-from rlvr.cli import show_every_default
+from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
 from rlvr.methods import MethodStyle, assign_styles
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", choices=PLOT_KINDS, default="curves", help="which figure")
     parser.add_argument("--baseline", help="label (or results file) the improvement plot subtracts")
     parser.add_argument("--bar-k", nargs="+", type=int, default=list(DEFAULT_BAR_K), help="k values of the bar chart")
-    return show_every_default(parser)
+    return finish_parser(parser)
 
 
 @exit_on_user_error

@@ -1,8 +1,12 @@
-"""Command-line help that shows every default, so a user never has to read the code to learn one."""
+"""The finishing touches every command's parser gets: help that shows every default, so a user never has to read
+the code to learn one, and a bad option reported as one line (exit code 2) instead of argparse's usage block."""
 
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
+
+from rlvr.errors import UserError
 
 
 def show_every_default(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -16,3 +20,13 @@ def show_every_default(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
         if action.option_strings and action.default is not argparse.SUPPRESS and not action.help:
             action.help = "(default: %(default)s)"  # a blank help text would be dropped, default and all
     return parser
+
+
+def finish_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Every default shown in --help, and parse errors raised as UserError (one line under exit_on_user_error)."""
+
+    def one_line_error(message: str) -> NoReturn:
+        raise UserError(message)
+
+    parser.error = one_line_error  # type: ignore[method-assign]
+    return show_every_default(parser)

@@ -190,7 +190,7 @@ def refuse_model_loading(monkeypatch, tiny_vl_path):
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded before the input was checked")
 
-    monkeypatch.setattr(generate_samples, "load_checkpoint", no_model)
+    monkeypatch.setattr("rlvr.models.checkpoints.load_checkpoint", no_model)  # imported by name when sampling starts
 
 
 def generate_argv(tmp_path: Path, dataset: Path, *extra: str) -> list[str]:

@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# generate_samples.py is not timed yet: it imports torch before it parses, and moving those imports waits for the
-# batching work under way in that file.
-FAST_HELP = ["main.py", "evaluation/pass_at_k.py", "evaluation/plotting.py", "monitor_training.py"]
-ALL_SCRIPTS = [*FAST_HELP, "generate_samples.py"]
-HELP_SECONDS = 3.0
+ALL_SCRIPTS = [
+    "main.py",
+    "generate_samples.py",
+    "evaluation/pass_at_k.py",
+    "evaluation/plotting.py",
+    "monitor_training.py",
+]
+# What makes --help slow: loading these takes seconds, and no script needs them to parse its options.
+HEAVY_MODULES = ("torch", "transformers", "datasets", "trl")
 
 
 def help_text(script: str) -> tuple[str, float]:
@@ -46,13 +50,23 @@ def option_blocks(text: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", FAST_HELP)
-def test_help_starts_in_under_three_seconds(script):
-    _, seconds = help_text(script)
-    assert seconds < HELP_SECONDS, f"{script} --help took {seconds:.1f} s"
+@pytest.mark.parametrize("script", ALL_SCRIPTS)
+def test_help_answers_before_any_heavy_module_loads(script):
+    # The speed itself is measured, not asserted (a timed test fails on a busy machine): help answers in well under
+    # a second on two cores when none of these load.
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = [{script!r}, '--help']\n"
+        "try:\n"
+        f"    runpy.run_path({str(REPO_ROOT / script)!r}, run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('LOADED', sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert "LOADED []" in result.stdout, result.stdout[-500:] + result.stderr[-2000:]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("script", ALL_SCRIPTS)
 def test_help_shows_every_default_and_the_output_flag(script):
     text, _ = help_text(script)

@@ -61,5 +61,5 @@ def test_the_project_imports_from_outside_the_repository(tmp_path):
 
 
 @pytest.mark.parametrize("path", python_files("benchmarks"), ids=lambda path: str(path.relative_to(REPO_ROOT)))
-def test_benchmarks_are_scripts_over_evaluation_and_the_domain(path):
-    assert project_imports(path) <= {"evaluation", DOMAIN}
+def test_benchmarks_are_scripts_over_the_stages_and_the_domain(path):
+    assert project_imports(path) <= {*STAGES, DOMAIN, "benchmarks"}

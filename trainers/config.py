@@ -22,7 +22,6 @@ from rlvr.cli import show_every_default
 from rlvr.errors import UserError
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES, SPLIT_ON_CHOICES
 from rlvr.tasks import TASK_MODULES, get_task
-from trainers.preference_pairs import CHOSEN_FROM_CHOICES
 
 # ppo is accepted by the parser only to answer with PPO_MESSAGE: a choice error would not say what to use instead.
 MODES = (*RL_MODES, "dpo", "sft", "eval", "ppo")
@@ -34,6 +33,8 @@ PPO_MESSAGE = (
 TASKS = tuple(TASK_MODULES)
 REPORT_TO_CHOICES = ("wandb", "tensorboard", "none")
 VLLM_MODES = ("colocate", "server")
+# --mode dpo: where a pair's chosen completion comes from (trainers/preference_pairs.py)
+CHOSEN_FROM_CHOICES = ("samples", "reference", "both")
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from datasets import Dataset
 
 from rlvr.errors import UserError
 from rlvr.tasks.base import Task
-
-CHOSEN_FROM_CHOICES = ("samples", "reference", "both")
+from trainers.config import CHOSEN_FROM_CHOICES
 
 
 @dataclass(frozen=True)
