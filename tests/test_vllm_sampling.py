@@ -92,7 +92,7 @@ def test_one_request_of_n_samples_per_problem_seeded_by_its_index(fake_vllm, tmp
 def test_the_vllm_path_writes_the_schema_of_the_transformers_path(fake_vllm, monkeypatch, tmp_path):
     transformers_path = tmp_path / "transformers.json"
     assert generate_samples.main([*FLAGS, "--output-path", str(transformers_path)]) == 0
-    monkeypatch.setattr(generate_samples, "vllm_usable", lambda source, has_gpu: True)
+    monkeypatch.setattr("evaluation.vllm_sampling.vllm_usable", lambda source, has_gpu: True)
     vllm_path = tmp_path / "vllm.json"
     assert generate_samples.main([*FLAGS, "--output-path", str(vllm_path)]) == 0
 
