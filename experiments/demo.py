@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     print("  samples/ pass_at_k/                 samples per problem and Pass@k results", flush=True)
     print("  plots/pass_at_k.png  monitor/       comparison plot and training plots", flush=True)
     print(
-        "The tiny model is random and trains for seconds, so its accuracy stays near zero (PSR then has idle\n"
-        "update slots, which it counts). `make science` runs the experiment about the objectives (docs/objectives.md).",
+        "The tiny model is random and trains for seconds, so its accuracy stays near zero (PSR then has idle update\n"
+        "slots, which it counts). `make science` runs the experiment about the objectives (docs/objectives.md).",
         flush=True,
     )
 
