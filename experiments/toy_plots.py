@@ -25,46 +25,60 @@ def _new_figure(panels: int) -> tuple[Figure, list]:
     return figure, list(figure.subplots(1, panels, squeeze=False).ravel())
 
 
-def _seed_matrix(summary: Mapping[str, Any], method: str, ks: list[str], minus_base: bool) -> np.ndarray:
+def _seed_matrix(summary: Mapping[str, Any], method: str, ks: list[str]) -> dict[int, np.ndarray]:
+    """Seed -> Pass@k over ``ks`` for the runs of one arm."""
     runs = [run for run in summary["runs"].values() if run["method"] == method]
-    base = summary["runs"][BASE]["pass_at_k"]
-    return np.array([[run["pass_at_k"][k] - (base[k] if minus_base else 0.0) for k in ks] for run in runs])
+    return {run["seed"]: np.array([run["pass_at_k"][k] for k in ks]) for run in runs}
+
+
+def _mean_and_std(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    values = np.array(rows)
+    return values.mean(axis=0), values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1])
 
 
 def plot_pass_at_k(summary: Mapping[str, Any], output: Path) -> None:
-    """Left: Pass@k per method. Right: Pass@k minus the base's, where a crossing is easier to see."""
+    """Left: Pass@k of the base, each objective (solid, ±std over seeds) and its shuffled control (dotted).
+    Right: each objective minus its shuffled control, paired by seed: what the reward itself did."""
     ks = sorted(summary["runs"][BASE]["pass_at_k"], key=int)
     x = np.array([int(k) for k in ks])
     styles = assign_styles(summary["methods"])
-    controls = summary.get("controls", {})
+    control_of = {
+        target: control
+        for control, target in summary.get("controls", {}).items()
+        if target != BASE and target in summary["aggregate"] and control in summary["aggregate"]
+    }
     figure, (absolute, relative) = _new_figure(2)
     base_run = summary["runs"][BASE]
-    for method in summary["methods"]:
-        style = styles[controls.get(method, method)]  # a control is drawn in its objective's colour, dotted
-        line = {"color": style.colour, "marker": style.marker, "linestyle": ":" if method in controls else "-"}
-        if method == BASE:
-            low = [base_run["confidence_intervals"][k][0] for k in ks]
-            high = [base_run["confidence_intervals"][k][1] for k in ks]
-            absolute.plot(x, [base_run["pass_at_k"][k] for k in ks], label="base (95% CI)", **line)
-            absolute.fill_between(x, low, high, color=style.colour, alpha=0.12, linewidth=0)
-            relative.axhline(0.0, color=style.colour, linestyle="--", linewidth=1.0, label="base")
-            continue
-        for axes, minus_base in ((absolute, False), (relative, True)):
-            values = _seed_matrix(summary, method, ks, minus_base)
-            mean, std = values.mean(axis=0), values.std(axis=0, ddof=1) if len(values) > 1 else 0.0 * values[0]
-            axes.plot(x, mean, label=f"{method} (±std, {len(values)} seeds)", **line)
-            axes.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.18, linewidth=0)
+    base = styles[BASE]
+    low, high = ([base_run["confidence_intervals"][k][side] for k in ks] for side in (0, 1))
+    absolute.plot(x, [base_run["pass_at_k"][k] for k in ks], color=base.colour, marker=base.marker, linestyle="--",
+                  label="base (95% CI)")  # fmt: skip
+    absolute.fill_between(x, low, high, color=base.colour, alpha=0.10, linewidth=0)
+    relative.axhline(0.0, color="black", linestyle="--", linewidth=1.0, label="no difference")
+    for method, control in control_of.items():
+        style = styles[method]
+        line = {"color": style.colour, "marker": style.marker}
+        ours, theirs = _seed_matrix(summary, method, ks), _seed_matrix(summary, control, ks)
+        mean, std = _mean_and_std(list(ours.values()))
+        absolute.plot(x, mean, label=f"{method} (±std, {len(ours)} seeds)", **line)
+        absolute.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.15, linewidth=0)
+        control_mean, _ = _mean_and_std(list(theirs.values()))
+        absolute.plot(x, control_mean, linestyle=":", color=style.colour, label=f"{method}, rewards shuffled")
+        paired = [ours[seed] - theirs[seed] for seed in sorted(set(ours) & set(theirs))]
+        mean, std = _mean_and_std(paired)
+        relative.plot(x, mean, label=f"{method} - shuffled (±std)", **line)
+        relative.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.15, linewidth=0)
     for axes in (absolute, relative):
         axes.set_xscale("log", base=2)
         axes.set_xticks(x, [str(k) for k in x])
         axes.minorticks_off()
         axes.set_xlabel("k (samples per problem, log2 scale)")
         axes.grid(True, alpha=0.3)
-        axes.legend(loc="best", fontsize=8)
+        axes.legend(loc="best", fontsize=7)
     absolute.set_ylabel("Pass@k")
     absolute.set_title("Pass@k on held-out problems")
-    relative.set_ylabel("Pass@k minus Pass@k of the base")
-    relative.set_title("Change from the SFT warm start")
+    relative.set_ylabel("Pass@k of the objective minus its shuffled control")
+    relative.set_title("What the rewards did, beyond the drift of training")
     figure.savefig(output, dpi=150, bbox_inches="tight")
 
 
