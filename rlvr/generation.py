@@ -36,9 +36,16 @@ def prefill_prompts(model, encoded: dict):
     generate() with ``num_return_sequences = m`` copies each prompt m times and reads every copy in full; for a long
     prompt (an image is hundreds of tokens) and short answers that is most of the work. With this cache, copied m
     times, generate reads only the last prompt token. None when the model cannot give a cache that can be copied
-    (a stand-in without forward(), an old tuple cache): the caller then samples without it.
+    (a stand-in without forward(), an old tuple cache) or when the prompts are padded to a common length: the caller
+    then samples without it.
     """
     if not isinstance(model, torch.nn.Module):
+        return None
+    mask = encoded.get("attention_mask")
+    if mask is not None and not bool(mask.all()):
+        # Prompts of different lengths are left-padded. generate() derives positions from the mask, but a plain
+        # forward numbers the padding too, so a cache built here would put every shorter prompt at the wrong
+        # positions (measured: 40.5% instead of 45.9% correct on tiny-arith). Without a cache generate() is right.
         return None
     prefix = {key: value[:, :-1] if key in _PER_TOKEN_KEYS else value for key, value in encoded.items()}
     cache = model(**prefix, use_cache=True).past_key_values
