@@ -41,7 +41,7 @@ lint: $(STAMP)
 clean-demo:
 	rm -rf runs/demo
 
-# The decomposed objectives against their controls on the arithmetic toy, end to end on the CPU (about an hour on two
+# The decomposed objectives against their controls on the arithmetic toy, end to end on the CPU (about 40 min on two
 # cores): learning gate, table and
 # figures in docs/results/, see docs/objectives.md. A second call resumes from runs/objectives_toy/ (--force: redo).
 .PHONY: science

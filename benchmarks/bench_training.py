@@ -10,6 +10,8 @@ backward, generation and scoring excluded), which is where dropping samples can 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import statistics
 import time
 
@@ -65,6 +67,7 @@ def run_once(mode: str | None, fraction: float, output_dir: str) -> tuple[float,
     args = GRPOConfig(
         output_dir=output_dir, report_to=[], use_cpu=True, bf16=False, activation_checkpointing=False,
         max_steps=ROLLOUTS * slots, logging_steps=1000, save_strategy="no", seed=0, learning_rate=1e-5,
+        disable_tqdm=True,
         **GEOMETRY,
     )  # fmt: skip
     common = {
@@ -76,15 +79,17 @@ def run_once(mode: str | None, fraction: float, output_dir: str) -> tuple[float,
         ),
         "processing_class": AutoTokenizer.from_pretrained(path, padding_side="left"),
     }
-    if mode is None:
-        trainer = GRPOTrainer(**common)
-    else:
-        run = RunConfig(mode=mode, model="tiny-text")
-        trainer = DecomposedGRPOTrainer(**common, objective=objective_config(run, "accuracy_reward"))
-    timer = Timed(trainer)
-    started = time.perf_counter()
-    trainer.train()
-    total = time.perf_counter() - started
+    # The trainers' own log lines would land in the report, which is this script's standard output.
+    with contextlib.redirect_stdout(io.StringIO()):
+        if mode is None:
+            trainer = GRPOTrainer(**common)
+        else:
+            run = RunConfig(mode=mode, model="tiny-text")
+            trainer = DecomposedGRPOTrainer(**common, objective=objective_config(run, "accuracy_reward"))
+        timer = Timed(trainer)
+        started = time.perf_counter()
+        trainer.train()
+        total = time.perf_counter() - started
     return total / ROLLOUTS, (total - timer.generation) / ROLLOUTS
 
 
