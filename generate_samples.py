@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rlvr.cli import finish_parser
+from rlvr.cli import filter_known_warnings, finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
 
@@ -190,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Parse and check, before anything slow (the heavy modules are imported only now, so --help answers at once)
     args = build_parser().parse_args(argv)
     check_arguments(args)
+    filter_known_warnings()
     from evaluation.batching import shard_indices
     from evaluation.samples_file import write_samples_file
     from evaluation.sampling import ProgressWriter, progress_path_for, read_progress

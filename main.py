@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rlvr.cli import filter_known_warnings
 from rlvr.errors import exit_on_user_error
 from trainers.config import parse_run_config
 
@@ -19,6 +20,7 @@ from trainers.config import parse_run_config
 def main(argv: list[str] | None = None) -> None:
     # Parse (before the heavy imports below, so --help and a bad flag answer at once)
     config = parse_run_config(argv)
+    filter_known_warnings()
 
     from transformers import set_seed
 
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         mark_finished,
         nothing_left_to_train,
     )
-    from trainers.setup import run_name_for, setup_reporting, write_run_config
+    from trainers.setup import run_name_for, setup_reporting, use_short_console_log, write_run_config
 
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     task = get_task(config.task)
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     # Build trainer
     run_name, report_to = run_name_for(config), setup_reporting(config.report_to)
     trainer = build_trainer(config, task, model, processor, dataset, rewards, geometry, run_name, report_to)
+    use_short_console_log(trainer)
     if trainer.accelerator.is_main_process:
         write_run_config(config)
         if geometry is not None:

@@ -4,6 +4,8 @@ the code to learn one, and a bad option reported as one line (exit code 2) inste
 from __future__ import annotations
 
 import argparse
+import logging
+import warnings
 from typing import NoReturn
 
 from rlvr.errors import UserError
@@ -30,3 +32,21 @@ def finish_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
     parser.error = one_line_error  # type: ignore[method-assign]
     return show_every_default(parser)
+
+
+# Warnings our dependencies raise about each other, which a user can do nothing about. Each is named here, filtered
+# by its text, so a new warning still shows.
+KNOWN_DEPENDENCY_WARNINGS = (
+    # TRL 1.16 still calls transformers' gradient_checkpointing* methods, renamed activation_checkpointing* in v5.
+    (FutureWarning, r"`(is_)?gradient_checkpointing(_enable|_disable)?` is deprecated"),
+)
+# DeepSpeed logs this on every import on a machine without a GPU, where it is expected.
+KNOWN_DEEPSPEED_LOG = "Setting accelerator to CPU"
+
+
+def filter_known_warnings() -> None:
+    """Silence KNOWN_DEPENDENCY_WARNINGS and the DeepSpeed CPU notice, once per process, before the imports that
+    raise them."""
+    for category, pattern in KNOWN_DEPENDENCY_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern, category=category)
+    logging.getLogger("DeepSpeed").addFilter(lambda record: KNOWN_DEEPSPEED_LOG not in record.getMessage())

@@ -54,3 +54,39 @@ def test_resume_picks_the_newest_checkpoint_by_step(tmp_path):
     assert Path(find_resume_checkpoint(str(tmp_path), no_resume=False)).name == "checkpoint-150"
     assert find_resume_checkpoint(str(tmp_path), no_resume=True) is None
     assert find_resume_checkpoint(str(tmp_path / "absent"), no_resume=False) is None
+
+
+def test_known_dependency_warnings_are_filtered_by_name_and_others_still_show():
+    import logging
+    import warnings
+
+    from rlvr.cli import filter_known_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filter_known_warnings()
+        warnings.warn("`is_gradient_checkpointing` is deprecated and will be removed in v6.", FutureWarning, 1)
+        warnings.warn("`something_else` is deprecated", FutureWarning, 1)
+    assert [str(warning.message) for warning in caught] == ["`something_else` is deprecated"]
+    deepspeed_logger = logging.getLogger("DeepSpeed")
+    notice = deepspeed_logger.makeRecord("DeepSpeed", logging.WARNING, "x", 1, "Setting accelerator to CPU.", (), None)
+    other = deepspeed_logger.makeRecord("DeepSpeed", logging.WARNING, "x", 1, "ZeRO stage 3 on", (), None)
+    assert not deepspeed_logger.filter(notice) and deepspeed_logger.filter(other)
+
+
+def test_the_console_gets_one_short_line_per_log(capsys):
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from trainers.setup import short_console_log
+
+    callback = short_console_log()()
+    state = TrainerState(global_step=7)
+    args = TrainingArguments(output_dir="unused", report_to=[])
+    capsys.readouterr()  # what building the arguments printed
+    logs = {"loss": 0.123456, "learning_rate": 1e-5, "grad_norm": 2.0, "rewards/accuracy_reward/mean": 0.5}
+    callback.on_log(args, state, TrainerControl(), logs=logs)
+    callback.on_log(args, state, TrainerControl(), logs={"train_runtime": 12.4})
+    assert capsys.readouterr().out.splitlines() == [
+        "step 7: loss 0.1235, learning rate 1e-05",
+        "trained to step 7 in 12 s",
+    ]

@@ -95,6 +95,7 @@ def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]
         "weight_decay": config.weight_decay,
         "remove_unused_columns": False,
         "dataloader_num_workers": 0,
+        "dataloader_pin_memory": torch.cuda.is_available(),  # pinning without a GPU only warns
         **device_flags(),
     }
 
@@ -151,3 +152,40 @@ def build_lora_config(config: RunConfig):
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         task_type="CAUSAL_LM",
     )
+
+
+def short_console_log():
+    """A Trainer callback: the progress bar, with one short line per log in place of the whole metric dictionary.
+
+    Every metric still reaches trainer_state.json, wandb and tensorboard; the console keeps what a person reads
+    while a run goes (the decomposed trainer adds its own objective line).
+    """
+    from transformers.trainer_callback import ProgressCallback
+
+    class ShortConsoleLog(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs:
+                return
+            if "train_runtime" in logs:
+                line = f"trained to step {state.global_step} in {float(logs['train_runtime']):.0f} s"
+            elif "loss" in logs:
+                line = f"step {state.global_step}: loss {float(logs['loss']):.4g}"
+                if "learning_rate" in logs:
+                    line += f", learning rate {float(logs['learning_rate']):.3g}"
+            else:
+                return
+            if self.training_bar is not None:
+                self.training_bar.write(line)
+            else:
+                print(line, flush=True)
+
+    return ShortConsoleLog
+
+
+def use_short_console_log(trainer) -> None:
+    """Swap the Trainer's console printers for ``short_console_log()``."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(short_console_log())
