@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -409,8 +410,6 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
 
 def parse_run_config(argv: list[str] | None = None) -> RunConfig:
     """The run's configuration from ``argv`` (and the YAML file it names), checked and resolved."""
-    import sys
-
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     config_path = parser.parse_known_args(argv)[0].config
