@@ -24,11 +24,12 @@ def show_every_default(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     return parser
 
 
-def finish_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Every default shown in --help, and parse errors raised as UserError (one line under exit_on_user_error)."""
+def finish_parser(parser: argparse.ArgumentParser, error_prefix: str = "") -> argparse.ArgumentParser:
+    """Every default shown in --help, and parse errors raised as UserError (one line under exit_on_user_error),
+    prefixed with ``error_prefix`` (where the values came from, e.g. a config file)."""
 
     def one_line_error(message: str) -> NoReturn:
-        raise UserError(message)
+        raise UserError(f"{error_prefix}{message}")
 
     parser.error = one_line_error  # type: ignore[method-assign]
     return show_every_default(parser)

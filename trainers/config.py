@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from rlvr.cli import show_every_default
+from rlvr.cli import finish_parser
 from rlvr.errors import UserError
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES, SPLIT_ON_CHOICES
 from rlvr.tasks import TASK_MODULES, get_task
@@ -215,22 +215,10 @@ LOGS_PER_SHORT_RUN = 5
 # The parser
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one UserError line (prefixed by where the value came from), not usage + exit."""
-
-    def __init__(self, *args: Any, source: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.source = source
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.source}{message}")
-
-
 def build_parser(source: str = "") -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = argparse.ArgumentParser(
         description="Train or evaluate a (vision-)language model with GRPO, PSR, NSR, W-REINFORCE, DPO or SFT.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        source=source,
     )
     d = DEFAULTS
     parser.add_argument("--config", help="YAML file of these options (dashes or underscores); the command line wins")
@@ -401,7 +389,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     output.add_argument(
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
     )
-    return show_every_default(parser)
+    return finish_parser(parser, error_prefix=source)
 
 
 # ---------------------------------------------------------------------------------------------------------------
