@@ -11,8 +11,9 @@ import pytest
 from PIL import Image as PILImage
 
 from rlvr.errors import UserError
+from rlvr.tasks.chart.drawing import IMAGE_PIXELS
 from rlvr.tasks.chart.schema import CHART_ROW_FEATURES
-from rlvr.tasks.chart.synthetic import CHART_TYPES, IMAGE_PIXELS, QUESTION_TYPES, generate_synthetic_charts
+from rlvr.tasks.chart.synthetic import CHART_TYPES, QUESTION_TYPES, generate_synthetic_charts
 
 SERIES = r"(?: in the (?P<series>.+) series)?\?$"
 # The question wordings, parsed independently of the generator's code.
