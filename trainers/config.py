@@ -78,7 +78,7 @@ class RunConfig:
     # Batch geometry in the paper's words (prompts per rollout and per optimizer update), or TRL's own knobs
     rollout_prompts: int | None = None
     update_prompts: int | None = None
-    batch_size: int = 2
+    batch_size: int | None = None  # from GPU memory (trainers/micro_batch.py), else 2, when None
     gradient_accumulation_steps: int = 2
     steps_per_generation: int | None = None
     fixed_updates_per_rollout: bool = False
@@ -323,7 +323,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     geometry.add_argument(
         "--update-prompts", type=int, default=d.update_prompts, help="prompts per optimizer update (paper 256)"
     )
-    geometry.add_argument("--batch-size", type=int, default=d.batch_size, help="completions per device per micro-step")
+    geometry.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="completions per device per micro-step; when omitted, from GPU memory with --update-prompts, else 2",
+    )
     geometry.add_argument("--gradient-accumulation-steps", type=int, default=d.gradient_accumulation_steps)
     geometry.add_argument("--steps-per-generation", type=int, default=d.steps_per_generation)
     geometry.add_argument(

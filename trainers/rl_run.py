@@ -13,6 +13,7 @@ from rlvr.tasks.base import select_rewards
 from trainers.builders import build_trainer
 from trainers.config import RunConfig
 from trainers.geometry import batch_geometry, num_processes
+from trainers.micro_batch import with_micro_batch
 from trainers.setup import run_name_for, use_short_console_log
 
 
@@ -28,6 +29,7 @@ def build_rl_trainer(config: RunConfig, model, processor):
     )
     rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=True)
     task.startup_check(rewards.names)
+    config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes())
     trainer = build_trainer(config, task, model, processor, dataset, rewards, geometry, run_name_for(config), [])
     use_short_console_log(trainer)
