@@ -65,7 +65,8 @@ def test_the_check_catches_decoding_without_the_cache(tiny_text_path):
 
         def _generate_single_turn(self, prompt_ids):
             with torch.no_grad():
-                return self.model.generate(torch.tensor(prompt_ids), max_new_tokens=4, do_sample=False)
+                output = self.model.generate(torch.tensor(prompt_ids), max_new_tokens=4, do_sample=False)
+                return output.tolist(), None
 
     model = AutoModelForCausalLM.from_pretrained(tiny_text_path, dtype=torch.float32)
     model.activation_checkpointing_enable()

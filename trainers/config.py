@@ -75,6 +75,8 @@ class RunConfig:
     vllm_tensor_parallel_size: int = 1
     vllm_server_base_url: str | None = None
     vllm_importance_sampling_correction: bool = False
+    static_cache: bool = False  # transformers generation: a preallocated KV cache (trainers/generation_speed.py)
+    compile_generation: bool = False  # torch.compile the decode step; implies static_cache
     # Batch geometry in the paper's words (prompts per rollout and per optimizer update), or TRL's own knobs
     rollout_prompts: int | None = None
     update_prompts: int | None = None
@@ -309,6 +311,19 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=d.vllm_importance_sampling_correction,
         help="TRL's reweighting of the loss for vLLM/trainer mismatch (the official code has none)",
+    )
+
+    sampling.add_argument(
+        "--static-cache",
+        action=argparse.BooleanOptionalAction,
+        default=d.static_cache,
+        help="transformers generation: preallocated KV cache for prompt + completion",
+    )
+    sampling.add_argument(
+        "--compile-generation",
+        action=argparse.BooleanOptionalAction,
+        default=d.compile_generation,
+        help="transformers generation: torch.compile the decode step (implies --static-cache)",
     )
 
     geometry = parser.add_argument_group(

@@ -31,6 +31,7 @@ class GenerateCall:
     sequences: int
     seconds: float = 0.0
     forwards: list[DecodeForward] = field(default_factory=list)
+    completion_ids: list[list[int]] = field(default_factory=list)
 
     @property
     def decode_steps(self) -> list[DecodeForward]:
@@ -87,7 +88,9 @@ class GenerationRecorder:
             self._current = GenerateCall(sequences=len(prompt_ids))
             started = time.perf_counter()
             try:
-                return generate(prompt_ids, *args, **kwargs)
+                completion_ids, logprobs = generate(prompt_ids, *args, **kwargs)
+                self._current.completion_ids = [list(map(int, ids)) for ids in completion_ids]
+                return completion_ids, logprobs
             finally:
                 if torch.cuda.is_available():
                     torch.cuda.synchronize()

@@ -10,6 +10,7 @@ import torch
 
 from rlvr.files import write_json_atomically
 from trainers.config import RunConfig
+from trainers.generation_speed import grpo_generation_fields
 from trainers.geometry import BatchGeometry, num_processes
 from trainers.micro_batch import CPU_MICRO_BATCH
 from trainers.resume import RUN_CONFIG_FILE
@@ -125,6 +126,7 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
         log_completions=False,
+        **grpo_generation_fields(config),
     )
 
 
