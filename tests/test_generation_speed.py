@@ -2,8 +2,8 @@
 
 Greedy decoding (TRL's generation config switched to ``do_sample=False``) makes the completions a function of the
 weights alone, so the two caches must agree token for token. torch.compile of the decode step
-(``--compile-generation``) is too slow to compile on the CPU for the suite; ``benchmarks/bench_gpu.py --dry``
-checks it the same way (tests/test_bench_gpu.py).
+(``--compile-generation``) compiles for tens of seconds on the CPU, so its test is marked slow (``make test`` runs
+it, ``make test-fast`` does not); ``benchmarks/bench_gpu.py`` measures it on a GPU.
 """
 
 from __future__ import annotations
@@ -55,3 +55,12 @@ def test_the_flags_reach_trl_generation_config(tmp_path):
     assert compiled.generation_config.cache_implementation == "static"
     assert not compiled.generation_config.disable_compile
     assert compiled.args.pad_to_multiple_of == 64
+
+
+@pytest.mark.slow
+def test_compiled_generation_gives_the_default_greedy_completions(tmp_path):
+    """torch.compile of the static-cache decode step compiles for tens of seconds on the CPU: marked slow."""
+    default, _ = greedy_completions(MODELS["text"], tmp_path / "dynamic")
+    compiled, problems = greedy_completions([*MODELS["text"], "--compile-generation"], tmp_path / "compiled")
+    assert problems == []
+    assert compiled == default

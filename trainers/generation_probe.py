@@ -24,6 +24,7 @@ class DecodeForward:
     sequences: int
     new_tokens: int  # per sequence
     cached_tokens: int  # per sequence, before this forward
+    started: float  # seconds since the generate call began (decode loops synchronise once per step)
 
 
 @dataclass
@@ -37,6 +38,18 @@ class GenerateCall:
     def decode_steps(self) -> list[DecodeForward]:
         """The forwards after the prompt's."""
         return self.forwards[1:]
+
+    @property
+    def prefill_seconds(self) -> float | None:
+        """From the call's start to the first decode forward: the prompt forward and the first sampled token."""
+        return self.decode_steps[0].started if self.decode_steps else None
+
+    @property
+    def decode_step_seconds(self) -> float | None:
+        """Mean seconds per decode forward, sampling included."""
+        if not self.decode_steps:
+            return None
+        return (self.seconds - self.decode_steps[0].started) / len(self.decode_steps)
 
     @property
     def generated_tokens(self) -> int:
@@ -79,6 +92,7 @@ class GenerationRecorder:
     def __init__(self, trainer) -> None:
         self.calls: list[GenerateCall] = []
         self._current: GenerateCall | None = None
+        self._started = 0.0
         model = trainer.accelerator.unwrap_model(trainer.model)
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         self._handle = base.register_forward_pre_hook(self._record_forward, with_kwargs=True)
@@ -86,7 +100,7 @@ class GenerationRecorder:
 
         def recorded_generate(prompt_ids, *args: Any, **kwargs: Any):
             self._current = GenerateCall(sequences=len(prompt_ids))
-            started = time.perf_counter()
+            started = self._started = time.perf_counter()
             try:
                 completion_ids, logprobs = generate(prompt_ids, *args, **kwargs)
                 self._current.completion_ids = [list(map(int, ids)) for ids in completion_ids]
@@ -104,7 +118,8 @@ class GenerationRecorder:
         if self._current is None:
             return
         sequences, new_tokens = _token_count(kwargs)
-        self._current.forwards.append(DecodeForward(sequences, new_tokens, _cached_tokens(kwargs)))
+        started = time.perf_counter() - self._started
+        self._current.forwards.append(DecodeForward(sequences, new_tokens, _cached_tokens(kwargs), started))
 
     def remove(self) -> None:
         self._handle.remove()

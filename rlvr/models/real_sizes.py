@@ -29,11 +29,14 @@ class DecoderSize:
     vision_hidden: int | None = None
 
     def scaled(self, hidden: int, vocab: int, vision_depth: int | None = None) -> DecoderSize:
-        """The same depth at width ``hidden`` (heads kept, intermediate in proportion)."""
+        """The same depth at width ``hidden``: heads of 16 dimensions, intermediate in proportion."""
         factor = hidden / self.hidden
+        heads = max(2, hidden // 16)
         return dataclasses.replace(
             self,
             hidden=hidden,
+            heads=heads,
+            kv_heads=2 if heads % 2 == 0 else 1,
             intermediate=max(8, int(self.intermediate * factor) // 8 * 8),
             vocab=vocab,
             vision_depth=vision_depth if self.vision_depth else None,
