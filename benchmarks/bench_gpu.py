@@ -25,11 +25,11 @@ from pathlib import Path
 
 from benchmarks.common import machine_line
 from benchmarks.gpu_cases import (
+    CASES_BY_NAME,
     DRY_CASES,
     EPOCH_CAP,
     EPOCH_PROMPTS,
     GPU_CASES,
-    CASES_BY_NAME,
     RESULT_PREFIX,
     Case,
     run_worker,
@@ -37,6 +37,7 @@ from benchmarks.gpu_cases import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GPU_CASE_TIMEOUT_S, DRY_CASE_TIMEOUT_S = 150, 240
+ZERO3_CONFIG = "deepspeed_zero3.yaml"
 DEFAULT_BUDGET_S = 470  # the whole GPU run, under 8 minutes with the model builds
 
 

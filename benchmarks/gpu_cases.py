@@ -20,8 +20,8 @@ import torch
 from transformers import TrainerCallback
 
 from benchmarks.common import peak_memory_mb
-from rlvr.models.real_sizes import QWEN25_MATH_1_5B, QWEN25_VL_3B, DecoderSize
 from rlvr.models.random_init import build_random_model
+from rlvr.models.real_sizes import QWEN25_MATH_1_5B, QWEN25_VL_3B, DecoderSize
 from rlvr.models.tiny import TINY_MAX_PIXELS
 from trainers.config import parse_run_config
 from trainers.generation_probe import GenerationRecorder
@@ -118,7 +118,8 @@ def case_flags(case: Case, scale: Scale, model_folder: Path, output_dir: Path) -
         "--model", str(model_folder), *TASKS[case.model], "--mode", case.mode, "--output-dir", str(output_dir),
         "--rollout-prompts", str(scale.rollout_prompts), "--update-prompts", str(update_prompts),
         "--num-generations", str(NUM_GENERATIONS), "--max-completion-length", str(scale.completion_tokens),
-        "--max-steps", str(scale.rollout_prompts // update_prompts * ROLLOUTS), "--subset-size", str(scale.rollout_prompts * ROLLOUTS),
+        "--max-steps", str(scale.rollout_prompts // update_prompts * ROLLOUTS),
+        "--subset-size", str(scale.rollout_prompts * ROLLOUTS),
         "--report-to", "none", "--no-resume", "--save-steps", "100000",
     ]  # fmt: skip
     if not case.lora:
