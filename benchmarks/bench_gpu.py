@@ -63,7 +63,7 @@ def run_group(cases: list[Case], dry: bool, timeout_s: float) -> list[dict]:
     command = worker_command([case.name for case in cases], dry, cases[0].zero3)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", "WANDB_MODE": "disabled"}
     if dry:
-        env["OMP_NUM_THREADS"] = "1"  # tiny matrices: threads only wait for each other, ten times slower on 2 busy cores
+        env["OMP_NUM_THREADS"] = "1"  # tiny matrices: extra threads only wait, ten times slower on 2 busy cores
     try:
         finished = subprocess.run(
             command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout_s, env=env, check=False

@@ -26,11 +26,11 @@ from rlvr.models.real_sizes import QWEN25_VL_3B, QWEN_VOCAB_SIZE
 PROMPT_TOKENS, NEW_TOKENS = 32, 16
 WIDTH = 128
 GROUPS = {
-    "matmul (projections, LoRA, output layer)": ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear", "aten::matmul"),
+    "matmul (projections, LoRA, output layer)": ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear"),
     "attention": ("aten::scaled_dot_product_attention", "aten::_scaled_dot_product"),
     "cache update (cat, copy)": ("aten::cat", "aten::copy_", "aten::index_copy", "aten::slice_scatter"),
     "norms and activations": ("aten::pow", "aten::mean", "aten::rsqrt", "aten::silu", "aten::mul", "aten::add"),
-    "rotary and reshapes": ("aten::neg", "aten::view", "aten::transpose", "aten::reshape", "aten::expand", "aten::cos"),
+    "rotary and reshapes": ("aten::neg", "aten::view", "aten::transpose", "aten::reshape", "aten::expand"),
     "sampling and logits": ("aten::softmax", "aten::multinomial", "aten::sort", "aten::topk", "aten::argmax"),
 }
 
