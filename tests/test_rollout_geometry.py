@@ -106,3 +106,21 @@ def test_main_prints_the_sequences_per_generate_call(tmp_path):
     assert "Generation: 8 sequences per generate call on each of 1 process(es) (4 prompts x 2 per rollout)" in (
         result.stdout
     )
+
+
+def readme_gpu_command() -> list[str]:
+    """The flags of the README's one-GPU training command (a `python main.py` line and its continuation)."""
+    lines = (REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("python main.py"))
+    command = lines[start].rstrip("\\") + " " + lines[start + 1]
+    return command.split()[2:]
+
+
+@pytest.mark.parametrize("source", ["README", "configs/chart-vl3b-nsr.yaml"])
+def test_the_recommended_gpu_command_fills_the_gpu(source):
+    flags = readme_gpu_command() if source == "README" else ["--config", str(REPO_ROOT / source)]
+    config = parse_run_config(flags)
+    assert config.model == "qwen2-5-3b"
+    geometry = batch_geometry(config, processes=1)
+    assert geometry.sequences_per_generate_call >= 256
+    assert geometry.completions_per_rollout // config.num_generations >= 64 and config.num_generations >= 4
