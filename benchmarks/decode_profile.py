@@ -31,7 +31,14 @@ GROUPS = {
     "cache update (cat, copy)": ("aten::cat", "aten::copy_", "aten::index_copy", "aten::slice_scatter"),
     "norms and activations": ("aten::pow", "aten::mean", "aten::rsqrt", "aten::silu", "aten::mul", "aten::add"),
     "rotary and reshapes": ("aten::neg", "aten::view", "aten::transpose", "aten::reshape", "aten::expand"),
-    "sampling and logits": ("aten::softmax", "aten::multinomial", "aten::sort", "aten::topk", "aten::argmax"),
+    # Sampling draws one exponential per vocabulary entry and sequence (multinomial); isin checks end tokens.
+    "sampling and stopping": (
+        "aten::exponential_",
+        "aten::_softmax",
+        "aten::softmax",
+        "aten::multinomial",
+        "aten::isin",
+    ),
 }
 
 
@@ -78,10 +85,14 @@ def profile(model, sequences: int) -> tuple[dict[str, float], float, float, list
     from torch.profiler import profile as torch_profile
 
     generate(model, sequences)
-    with torch_profile(activities=[ProfilerActivity.CPU]) as recorded:
-        started = time.perf_counter()
-        generate(model, sequences)
-        wall = time.perf_counter() - started
+    wall = float("inf")
+    for _ in range(2):  # the quicker of two: a busy machine slows one now and then
+        with torch_profile(activities=[ProfilerActivity.CPU]) as attempt:
+            started = time.perf_counter()
+            generate(model, sequences)
+            seconds = time.perf_counter() - started
+        if seconds < wall:
+            wall, recorded = seconds, attempt
     groups: dict[str, float] = defaultdict(float)
     others: dict[str, float] = {}
     calls = 0
@@ -106,14 +117,15 @@ def main() -> None:
         f"Decoder: 36 layers, hidden {WIDTH}, vocabulary {QWEN_VOCAB_SIZE:,}, random weights; prompts of "
         f"{PROMPT_TOKENS} tokens, {NEW_TOKENS} new tokens, KV cache on, sampling at temperature 1.\n"
     )
-    plain = decoder(lora=False)
-    at_4, at_64 = seconds_per_token(plain, 4), seconds_per_token(plain, 64)
-    print("| sequences per generate call | ms per generated token | relative |\n|---|---|---|")
-    print(f"| 4 | {1000 * at_4:.2f} | 1.00 |")
-    print(f"| 64 | {1000 * at_64:.2f} | {at_64 / at_4:.2f} |\n")
+    plain, lora = decoder(lora=False), decoder(lora=True)
+    at_4, at_64, lora_at_4 = seconds_per_token(plain, 4), seconds_per_token(plain, 64), seconds_per_token(lora, 4)
+    print("| model | sequences per generate call | ms per generated token | relative |\n|---|---|---|---|")
+    print(f"| plain | 4 | {1000 * at_4:.2f} | 1.00 |")
+    print(f"| plain | 64 | {1000 * at_64:.2f} | {at_64 / at_4:.2f} |")
+    print(f"| LoRA r 8 on 7 projections | 4 | {1000 * lora_at_4:.2f} | {lora_at_4 / at_4:.2f} |\n")
     steps = NEW_TOKENS  # the prompt forward and NEW_TOKENS - 1 decode forwards, plus sampling each
     groups, wall, calls, largest = profile(plain, 4)
-    lora_groups, lora_wall, lora_calls, _ = profile(decoder(lora=True), 4)
+    lora_groups, lora_wall, lora_calls, _ = profile(lora, 4)
     print("| batch 4, one generate call under the profiler | plain | LoRA r 8 on 7 projections |\n|---|---|---|")
     print(f"| wall ms per decode step | {1000 * wall / steps:.1f} | {1000 * lora_wall / steps:.1f} |")
     print(f"| aten operator calls per decode step (nested counted) | {calls / steps:.0f} | {lora_calls / steps:.0f} |")
