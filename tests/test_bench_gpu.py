@@ -38,7 +38,7 @@ def test_every_dry_case_reports_a_row_with_the_cache_in_use(dry_report):
 
 
 def test_zero3_cases_go_through_accelerate_launch_with_the_projects_config():
-    command = worker_command(["vl3b-nsr-lora-zero3"], dry=True, zero3=True)
+    command = worker_command(["math1.5b-nsr-full-zero3"], dry=True, zero3=True)
     assert command[1:3] == ["-m", "accelerate.commands.launch"]
     assert str(REPO_ROOT / "deepspeed_zero3.yaml") in command and "--module" in command
     assert worker_command(["vl3b-grpo-lora"], dry=False, zero3=False)[1:] == [
