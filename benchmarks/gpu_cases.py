@@ -76,10 +76,10 @@ class Case:
 GPU_CASES = (
     Case("vl3b", "grpo", lora=True),
     Case("vl3b", "nsr", lora=True),
-    Case("vl3b", "grpo", lora=True, compiled=True),
     Case("vl3b", "nsr", lora=False),
-    Case("vl3b", "nsr", lora=True, zero3=True),
     Case("math1.5b", "grpo", lora=False),
+    Case("vl3b", "grpo", lora=True, compiled=True),  # compiling a 36-layer step may take a minute or two
+    Case("vl3b", "nsr", lora=True, zero3=True),
     Case("math1.5b", "nsr", lora=True),
     Case("vl3b", "grpo", lora=False),
     Case("math1.5b", "nsr", lora=False, zero3=True),
