@@ -58,3 +58,15 @@ def test_the_epoch_is_the_rollouts_of_10000_prompts_at_a_768_token_cap():
 def test_a_failed_case_is_a_row_saying_why():
     table = markdown([{"case": "vl3b-grpo-lora", "error": "timed out after 150 s"}], dry=False)
     assert "| vl3b-grpo-lora | timed out after 150 s |" in table
+
+
+def test_without_a_gpu_the_real_run_refuses_in_one_line(monkeypatch, capsys):
+    import torch
+
+    from benchmarks.bench_gpu import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([]) == 2
+    assert capsys.readouterr().err == "error: no GPU here; run with --dry for the CPU check\n"
+    assert main(["--dry", "--cases", "vl3b-grpo-nothing"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown case(s) vl3b-grpo-nothing; known: vl3b-grpo-lora")
