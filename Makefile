@@ -56,3 +56,14 @@ bench: $(STAMP)
 	  $(BIN)/python -m benchmarks.bench_pass_at_k && $(BIN)/python -m benchmarks.bench_sampling && \
 	  $(BIN)/python -m benchmarks.bench_training; } > docs/benchmarks.md.tmp
 	mv docs/benchmarks.md.tmp docs/benchmarks.md
+
+# Real-scale rollouts (Qwen2.5-VL-3B, Qwen2.5-Math-1.5B, random weights) on one GPU, each case under its own timeout,
+# about 8 minutes; markdown on standard output and in runs/bench-gpu.md (docs/benchmarks-gpu.md says how to use it).
+# `make bench-gpu BENCH_GPU_ARGS=--dry` runs the same code at tiny sizes on the CPU (a minute; in the test suite);
+# BENCH_GPU_ARGS=--cpu-profile: where a decode step's time goes at VL-3B depth, on the CPU.
+.PHONY: bench-gpu
+BENCH_GPU_ARGS ?=
+bench-gpu: $(STAMP)
+	mkdir -p runs
+	$(BIN)/python -m benchmarks.bench_gpu $(BENCH_GPU_ARGS) > runs/bench-gpu.md || { cat runs/bench-gpu.md; exit 1; }
+	cat runs/bench-gpu.md

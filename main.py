@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     from rlvr.tasks.base import select_rewards
     from trainers.builders import build_trainer
     from trainers.geometry import batch_geometry, num_processes
+    from trainers.micro_batch import with_micro_batch
     from trainers.preference_pairs import preference_dataset
     from trainers.resume import (
         check_resume,
@@ -43,8 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     from trainers.setup import run_name_for, setup_reporting, use_short_console_log, write_run_config
 
-    geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     task = get_task(config.task)
+    config = with_micro_batch(config, num_processes(), task.is_multimodal)
+    geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     set_seed(config.seed)
     check_output_folder(Path(config.output_dir), "--output-dir")
     if config.mode != "eval":
@@ -109,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         write_run_config(config)
         if geometry is not None:
             print(f"Batch geometry: {geometry.describe()}", flush=True)
+            print(geometry.generation_line(), flush=True)
 
     # Train (resuming from the newest complete checkpoint unless --no-resume)
     checkpoint = find_resume_checkpoint(config.output_dir, config.no_resume)

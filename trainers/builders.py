@@ -9,6 +9,7 @@ from rlvr.errors import UserError
 from rlvr.tasks.base import RewardSelection, Task, add_prompts
 from trainers.config import RunConfig
 from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
+from trainers.generation_speed import enable_compiled_generation
 from trainers.geometry import BatchGeometry
 from trainers.setup import build_dpo_config, build_grpo_config, build_lora_config, common_trainer_kwargs
 
@@ -66,7 +67,7 @@ def build_trainer(
             )
         grpo_config = build_grpo_config(config, geometry, run_name, report_to)
         grpo_config.reward_weights = rewards.weights
-        return DecomposedGRPOTrainer(
+        trainer = DecomposedGRPOTrainer(
             model=model,
             reward_funcs=rewards.functions,
             args=grpo_config,
@@ -75,6 +76,9 @@ def build_trainer(
             peft_config=peft_config,
             objective=objective_config(config, task.correctness_reward),
         )
+        if config.compile_generation and not config.use_vllm:
+            enable_compiled_generation(trainer)
+        return trainer
     except ValueError as error:  # TRL's and our own configuration checks
         raise UserError(str(error).splitlines()[0]) from error
 

@@ -75,10 +75,12 @@ class RunConfig:
     vllm_tensor_parallel_size: int = 1
     vllm_server_base_url: str | None = None
     vllm_importance_sampling_correction: bool = False
+    static_cache: bool = False  # transformers generation: a preallocated KV cache (trainers/generation_speed.py)
+    compile_generation: bool = False  # torch.compile the decode step; implies static_cache
     # Batch geometry in the paper's words (prompts per rollout and per optimizer update), or TRL's own knobs
     rollout_prompts: int | None = None
     update_prompts: int | None = None
-    batch_size: int = 2
+    batch_size: int | None = None  # from GPU memory (trainers/micro_batch.py), else 2, when None
     gradient_accumulation_steps: int = 2
     steps_per_generation: int | None = None
     fixed_updates_per_rollout: bool = False
@@ -311,6 +313,19 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         help="TRL's reweighting of the loss for vLLM/trainer mismatch (the official code has none)",
     )
 
+    sampling.add_argument(
+        "--static-cache",
+        action=argparse.BooleanOptionalAction,
+        default=d.static_cache,
+        help="transformers generation: preallocated KV cache for prompt + completion",
+    )
+    sampling.add_argument(
+        "--compile-generation",
+        action=argparse.BooleanOptionalAction,
+        default=d.compile_generation,
+        help="transformers generation: torch.compile the decode step (implies --static-cache)",
+    )
+
     geometry = parser.add_argument_group(
         "batch geometry", "the paper's words (prompts per rollout and per update), or TRL's per-device knobs"
     )
@@ -323,7 +338,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     geometry.add_argument(
         "--update-prompts", type=int, default=d.update_prompts, help="prompts per optimizer update (paper 256)"
     )
-    geometry.add_argument("--batch-size", type=int, default=d.batch_size, help="completions per device per micro-step")
+    geometry.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="completions per device per micro-step; when omitted, from GPU memory with --update-prompts, else 2",
+    )
     geometry.add_argument("--gradient-accumulation-steps", type=int, default=d.gradient_accumulation_steps)
     geometry.add_argument("--steps-per-generation", type=int, default=d.steps_per_generation)
     geometry.add_argument(

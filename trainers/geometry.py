@@ -9,7 +9,9 @@ Words used throughout (docs/training.md, "Steps, updates and rollouts"):
 
 The paper's geometry is given as prompts: ``--rollout-prompts`` (1,024) and ``--update-prompts`` (256), with
 ``--num-generations`` (8) samples each; the per-device micro-batch stays ``--batch-size`` (a memory choice) and
-the rest is derived for the number of processes.
+the rest is derived for the number of processes. Each process generates its whole share of a rollout in one
+``generate`` call, so ``--rollout-prompts`` x ``--num-generations`` / processes sequences decode together;
+``--batch-size``, when omitted, is chosen from the GPU's memory (trainers/micro_batch.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 from rlvr.errors import UserError
 from trainers.config import RunConfig
+from trainers.micro_batch import CPU_MICRO_BATCH
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,19 @@ class BatchGeometry:
     def update_slots_per_rollout(self) -> int:
         return self.steps_per_generation // self.accumulation_steps
 
+    @property
+    def sequences_per_generate_call(self) -> int:
+        """What TRL hands one ``generate`` call on each process: its whole share of the rollout, prompts repeated
+        ``num_generations`` times. This, not the micro-batch, sets the speed of transformers generation."""
+        return self.per_device_batch * self.steps_per_generation
+
+    def generation_line(self) -> str:
+        return (
+            f"Generation: {self.sequences_per_generate_call} sequences per generate call on each of "
+            f"{self.num_processes} process(es) "
+            f"({self.completions_per_rollout // self.num_generations} prompts x {self.num_generations} per rollout)"
+        )
+
     def describe(self) -> str:
         return (
             f"{self.completions_per_rollout} completions per rollout "
@@ -59,6 +75,7 @@ def num_processes() -> int:
 def batch_geometry(config: RunConfig, processes: int) -> BatchGeometry:
     """The run's geometry on ``processes`` processes; one line naming the flags when they cannot divide."""
     generations = config.num_generations
+    batch_size = config.batch_size or CPU_MICRO_BATCH
     if config.rollout_prompts is not None and config.update_prompts is not None:
         per_update = config.update_prompts * generations
         if per_update % processes:
@@ -67,12 +84,12 @@ def batch_geometry(config: RunConfig, processes: int) -> BatchGeometry:
                 f"completions per update do not split evenly over {processes} processes"
             )
         per_process = per_update // processes
-        if per_process % config.batch_size:
+        if per_process % batch_size:
             raise UserError(
                 f"{per_process} completions per process and update are not a multiple of --batch-size "
-                f"({config.batch_size}); choose a --batch-size that divides {per_process}"
+                f"({batch_size}); choose a --batch-size that divides {per_process}"
             )
-        accumulation = per_process // config.batch_size
+        accumulation = per_process // batch_size
         steps_per_generation = accumulation * (config.rollout_prompts // config.update_prompts)
     else:
         accumulation = config.gradient_accumulation_steps
@@ -82,10 +99,10 @@ def batch_geometry(config: RunConfig, processes: int) -> BatchGeometry:
                 f"--steps-per-generation ({steps_per_generation}) must be a multiple of "
                 f"--gradient-accumulation-steps ({accumulation}): a rollout is a whole number of updates"
             )
-    geometry = BatchGeometry(config.batch_size, accumulation, steps_per_generation, processes, generations)
+    geometry = BatchGeometry(batch_size, accumulation, steps_per_generation, processes, generations)
     if geometry.completions_per_rollout % generations:
         raise UserError(
-            f"--batch-size ({config.batch_size}) x steps per generation ({steps_per_generation}) x processes "
+            f"--batch-size ({batch_size}) x steps per generation ({steps_per_generation}) x processes "
             f"({processes}) = {geometry.completions_per_rollout} completions per generation batch, not a multiple "
             f"of --num-generations ({generations})"
         )

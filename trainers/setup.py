@@ -10,7 +10,9 @@ import torch
 
 from rlvr.files import write_json_atomically
 from trainers.config import RunConfig
+from trainers.generation_speed import grpo_generation_fields
 from trainers.geometry import BatchGeometry, num_processes
+from trainers.micro_batch import CPU_MICRO_BATCH
 from trainers.resume import RUN_CONFIG_FILE
 
 WANDB_PROJECT = "chartrl-nsr"
@@ -85,7 +87,7 @@ def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]
         "warmup_steps": config.warmup,
         "num_train_epochs": config.num_epochs,
         "max_steps": config.max_steps,
-        "per_device_train_batch_size": config.batch_size,
+        "per_device_train_batch_size": config.batch_size or CPU_MICRO_BATCH,
         "gradient_accumulation_steps": config.gradient_accumulation_steps,
         "activation_checkpointing": not config.disable_gradient_checkpointing,
         "logging_steps": config.logging_steps,
@@ -124,6 +126,7 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
         log_completions=False,
+        **grpo_generation_fields(config),
     )
 
 

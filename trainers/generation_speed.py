@@ -1,0 +1,43 @@
+"""Faster transformers generation during training: a static KV cache, and torch.compile of the decode step.
+
+vLLM stays the first choice where it is installed (``--use-vllm``). Without it TRL calls ``model.generate`` with
+its own GenerationConfig, which turns compilation off (``disable_compile=True``) and grows a dynamic cache.
+``--static-cache`` preallocates the cache for prompt + completion (``cache_implementation="static"``), so a decode
+step allocates nothing; ``--compile-generation`` also lets transformers compile the decode step, which it does for
+static caches only. A compiled step is specialised to the cache's length, so prompts are padded to a multiple of
+``COMPILED_PROMPT_MULTIPLE`` tokens to keep the number of distinct lengths (and recompilations) small.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from trainers.config import RunConfig
+
+COMPILED_PROMPT_MULTIPLE = 64
+
+
+def uses_static_cache(config: RunConfig) -> bool:
+    return config.static_cache or config.compile_generation
+
+
+def grpo_generation_fields(config: RunConfig) -> dict:
+    """GRPOConfig fields for the generation cache."""
+    if not uses_static_cache(config):
+        return {}
+    fields: dict = {"cache_implementation": "static"}
+    if config.compile_generation:
+        fields["pad_to_multiple_of"] = COMPILED_PROMPT_MULTIPLE
+    return fields
+
+
+def enable_compiled_generation(trainer) -> None:
+    """Undo TRL's ``disable_compile`` on the trainer's generation config (transformers then compiles the decode
+    step of static-cache generation; on a CPU only when told to compile on every device)."""
+    from transformers import CompileConfig
+
+    compile_config = CompileConfig()
+    if not torch.cuda.is_available():
+        compile_config._compile_all_devices = True
+    trainer.generation_config.disable_compile = False
+    trainer.generation_config.compile_config = compile_config
