@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from rlvr.cli import filter_known_warnings, finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
+from rlvr.locks import OutputLock
 
 if TYPE_CHECKING:
     import torch
@@ -99,8 +100,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--top-p must lie in (0, 1], got {args.top_p}")
     if not math.isfinite(args.reward_threshold):
         raise UserError(f"--reward-threshold must be a finite number, got {args.reward_threshold}")
-    inputs = [Path(args.dataset_path)] if args.dataset_path else []
-    check_output_file(args.output_path, "--output", inputs=inputs, overwrite=args.overwrite)
+    inputs = [Path(path) for path in (args.dataset_path, args.checkpoint_path) if path and Path(path).exists()]
+    args.output_path = check_output_file(args.output_path, "--output", inputs=inputs, overwrite=args.overwrite)
 
 
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
@@ -191,20 +192,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_arguments(args)
     filter_known_warnings()
-    from evaluation.batching import shard_indices
-    from evaluation.samples_file import write_samples_file
-    from evaluation.sampling import ProgressWriter, progress_path_for, read_progress
-    from rlvr.data.local import allow_outside_images
     from rlvr.models.registry import resolve_model
-    from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
+    from rlvr.tasks import get_task
 
     task = get_task(args.task)
     settings = settings_for(args, task)
     resolve_model(args.checkpoint_path)  # an unknown checkpoint fails now, not after the data is loaded
     task.startup_check([task.correctness_reward])
 
-    # Look for a run to resume (a progress file with other settings stops here)
+    # One run per output at a time; then look for a run to resume (a progress file with other settings stops here)
     output_path: Path = args.output_path
+    with OutputLock(output_path.with_name(output_path.name + ".lock"), f"--output {output_path}"):
+        return sample_and_write(args, task, settings, output_path)
+
+
+def sample_and_write(args: argparse.Namespace, task: Task, settings: SamplingSettings, output_path: Path) -> int:
+    """Resume or start the progress file, sample what is left, then write the samples file."""
+    from evaluation.batching import shard_indices
+    from evaluation.samples_file import write_samples_file
+    from evaluation.sampling import ProgressWriter, progress_path_for, read_progress
+    from rlvr.data.local import allow_outside_images
+    from rlvr.tasks import HELD_OUT_DATASET_SEED
+
     progress_path = progress_path_for(output_path)
     saved = read_progress(progress_path, settings)
     done = dict(saved.done) if saved else {}

@@ -205,6 +205,8 @@ def read_progress(path: Path, settings: SamplingSettings) -> SavedProgress | Non
     header = _json_line(lines[0])
     if not isinstance(header, dict) or header.get("format") != PROGRESS_FORMAT:
         raise UserError(f"{path} is not a progress file of generate_samples.py; move it away or delete it")
+    if len(lines) == 1:
+        return None  # a start that failed before its first problem (e.g. a model that did not load): nothing to keep
     _check_same_settings(path, header.get("settings"), settings)
     intact_bytes = len(lines[0]) + 1
     done: dict[int | str, dict[str, Any]] = {}

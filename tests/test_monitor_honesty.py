@@ -9,7 +9,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from monitor_training import SINGLE_PLOTS, main, plot_metric, summarize
+from monitor_training import main
+from trainers.monitor_log import summarize
+from trainers.monitor_plots import SINGLE_PLOTS, plot_metric
 
 
 def state_with_losses(losses: dict[int, float], global_step: int, logging_steps: int = 1) -> dict:
