@@ -278,7 +278,7 @@ def existing_run(folder: Path, recorded: dict | str) -> Path:
 
 
 def test_main_refuses_to_resume_another_runs_checkpoint_naming_what_differs(tmp_path, capsys, refuse_training_model):
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
 
     nsr = parse_run_config(["--mode", "nsr", "--output-dir", str(tmp_path / "run")]).as_dict()
     run = existing_run(tmp_path / "run", nsr)

@@ -122,7 +122,7 @@ def test_bad_input_gives_one_clear_line(flags, message, tmp_path):
 
 
 def test_config_file_values_apply_and_the_command_line_wins(tmp_path):
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
 
     config = tmp_path / "run.yaml"
     config.write_text("mode: nsr\nlambda-psr: 0.3\nlearning_rate: 2.0e-6\nvlm-name: tiny-text\n")
@@ -131,7 +131,7 @@ def test_config_file_values_apply_and_the_command_line_wins(tmp_path):
 
 
 def test_boolean_flags_are_real_flags():
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
 
     assert parse_run_config([]).lora is True
     assert parse_run_config(["--no-lora"]).lora is False
@@ -139,7 +139,7 @@ def test_boolean_flags_are_real_flags():
 
 
 def test_default_output_dir_names_model_task_dataset_mode_and_seed():
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
     from trainers.setup import run_name_for
 
     nsr = parse_run_config(["--mode", "nsr", "--vlm-name", "qwen2-5-3b"])
