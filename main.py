@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rlvr.cli import filter_known_warnings
+from rlvr.cli import filter_known_warnings, forget_unused_wandb_mode
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.locks import OutputLock
 from rlvr.models.names import check_model_for_task
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     # refused in seconds (torch and transformers take a minute to import on a loaded machine)
     config = parse_run_config(argv)
     filter_known_warnings()
+    if config.report_to != "wandb":
+        forget_unused_wandb_mode()
     task = get_task(config.task)
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     check_model_for_task(config.model, task.name, task.is_multimodal, "--vlm-name")

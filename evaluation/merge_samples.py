@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.progress import SamplingSettings
 from evaluation.samples_file import read_samples_file, validate_problems, write_samples_file
-from evaluation.sampling import SamplingSettings
 from rlvr.errors import UserError, exit_on_user_error
 
 

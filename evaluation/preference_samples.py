@@ -65,7 +65,8 @@ def draw_preference_samples(config, task: Task, model, processor, dataset: Datas
     """
     import torch  # here, so that main.py reads --preference-data before torch is imported
 
-    from evaluation.sampling import SamplingSettings, draw_samples
+    from evaluation.progress import SamplingSettings
+    from evaluation.sampling import draw_samples
 
     settings = SamplingSettings(
         checkpoint=config.model,

@@ -106,8 +106,11 @@ def mark_of(path: Path) -> str | None:
         if path.suffix == ".png":
             from PIL import Image
 
-            with Image.open(path) as image:
-                software = getattr(image, "text", {}).get("Software", "")
+            try:
+                with Image.open(path) as image:
+                    software = getattr(image, "text", {}).get("Software", "")
+            except Image.DecompressionBombError:
+                return None  # not one of our figures either
             return software.removeprefix(MARK_PREFIX) if software.startswith(MARK_PREFIX) else None
         data = path.read_bytes()[-1_000_000:] if path.stat().st_size < 50_000_000 else b""
     except (OSError, ValueError, SyntaxError):

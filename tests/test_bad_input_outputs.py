@@ -20,7 +20,7 @@ from bad_input import assert_refused, problem, write
 import generate_samples
 import monitor_training
 from evaluation import pass_at_k, plotting
-from evaluation.sampling import SamplingSettings, read_progress
+from evaluation.progress import SamplingSettings, read_progress
 from rlvr.errors import UserError
 from rlvr.locks import OutputLock
 

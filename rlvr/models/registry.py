@@ -82,7 +82,9 @@ def load_processor(model: ResolvedModel):
     from transformers import AutoProcessor, AutoTokenizer
 
     if model.is_vision_language:
-        pixels = {} if model.is_tiny else {"min_pixels": REAL_MODEL_PIXELS, "max_pixels": REAL_MODEL_PIXELS}
+        # As a size, not min_pixels/max_pixels: those are kept as call arguments and warn on every rollout.
+        budget = {"shortest_edge": REAL_MODEL_PIXELS, "longest_edge": REAL_MODEL_PIXELS}
+        pixels = {} if model.is_tiny else {"size": budget}
         processor = AutoProcessor.from_pretrained(model.source, padding_side="left", **pixels)
         processor.tokenizer.padding_side = "left"
         return processor
