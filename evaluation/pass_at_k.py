@@ -428,8 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], args: argparse.Namespace) -> list[Path]:
-    """Every results file can be written and replaces no input, no other output and nothing unasked; the paths to
-    write, normalised."""
+    """The results paths to write (normalised); each replaces no input, no other output and nothing unasked."""
     if len({output_path(path) for path in outputs}) != len(outputs):
         raise UserError(f"--output names the same file twice: {' '.join(map(str, outputs))}")
     return [check_output_file(path, "--output", inputs=inputs, overwrite=args.overwrite) for path in outputs]

@@ -19,7 +19,7 @@ from bad_input import assert_refused, problem, write
 
 import generate_samples
 import monitor_training
-from evaluation import pass_at_k, plotting
+from evaluation import merge_samples, pass_at_k, plotting
 from evaluation.progress import SamplingSettings, read_progress
 from rlvr.errors import UserError
 from rlvr.locks import OutputLock
@@ -119,6 +119,15 @@ def test_monitor_refuses_to_replace_a_plot_it_did_not_draw(tmp_path, capsys):
     plot = write(tmp_path / "run" / "monitor" / "training_loss.png", b"mine")
     assert_refused(monitor_training.main, ["--checkpoint-dir", str(tmp_path / "run")], "training_loss.png", capsys)
     assert plot.read_bytes() == b"mine"
+
+
+def test_merge_samples_refuses_a_shard_as_output_and_an_unrelated_file(samples, in_tmp, capsys):
+    before = samples.read_bytes()
+    argv = ["good.json", "--output-path", "newdir/../good.json", "--overwrite"]
+    assert_refused(merge_samples.main, argv, "is also an input", capsys)
+    unrelated = write(in_tmp / "merged.json", "mine")
+    assert_refused(merge_samples.main, ["good.json", "--output-path", "merged.json"], "already exists", capsys)
+    assert samples.read_bytes() == before and unrelated.read_text() == "mine"
 
 
 # ---------------------------------------------------------------------------------------------------------------
