@@ -114,6 +114,7 @@ def test_a_start_that_failed_before_its_first_checkpoint_blocks_nothing(tmp_path
     (run / "checkpoint-2" / "trainer_state.json").unlink()
     (run / "checkpoint-2").rmdir()
     write(run / LOCK_FILE, "12345\n")  # left by a killed start; its flock went with the process
+    write(run / "runs" / "Nov30_00-00-00_host" / "events.out.tfevents.1", b"")  # tensorboard's, at train start
     with pytest.raises(ModelLoaded):
         train_main.main(argv_for(run))
 

@@ -24,6 +24,9 @@ RUN_FILE_PATTERNS = (
     "tokenizer*", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "*processor*",
     "chat_template*", "training_args.bin", "eval-*.json", "preference_samples.json",
 )  # fmt: skip
+# What a start leaves before its first checkpoint: run_config.json, tensorboard's runs/, --mode dpo's drawn samples,
+# and monitor_training.py's monitor/. A folder holding only these blocks nothing.
+START_LEFTOVERS = (RUN_CONFIG_FILE, "runs", "monitor", "preference_samples.json")
 
 
 def newest_complete_checkpoint(output_dir: Path) -> Path | None:
@@ -71,7 +74,7 @@ def check_output_dir(config: RunConfig) -> None:
     checkpoint = newest_complete_checkpoint(output_dir)
     holds_run = checkpoint is not None or (output_dir / FINISHED_FILE).exists()
     if not holds_run:
-        foreign = [name for name in entries if name != RUN_CONFIG_FILE and not CHECKPOINT_NAME.match(name)]
+        foreign = [name for name in entries if name not in START_LEFTOVERS and not CHECKPOINT_NAME.match(name)]
         if foreign and not config.overwrite:
             shown = ", ".join(sorted(foreign)[:5]) + (", ..." if len(foreign) > 5 else "")
             raise UserError(
