@@ -64,7 +64,9 @@ def test_each_rl_mode_trains_saves_and_resumes_at_the_right_step(mode, tmp_path)
 def test_no_resume_starts_over(tmp_path):
     common = ["--mode", "nsr", "--output-dir", str(tmp_path), "--save-steps", "1", *FAST_RUN, "--max-steps", "1"]
     assert run_main(*common).returncode == 0
-    again = run_main(*common, "--no-resume")
+    refused = run_main(*common, "--no-resume")
+    assert refused.returncode == 2 and "--no-resume would discard it: add --overwrite" in refused.stderr
+    again = run_main(*common, "--no-resume", "--overwrite")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Resuming from" not in again.stdout
     assert trainer_state(tmp_path / "checkpoint-1")["global_step"] == 1
