@@ -22,7 +22,7 @@ from bad_input import assert_refused, write
 import generate_samples
 import main as train_main
 import monitor_training
-from evaluation import pass_at_k, plotting
+from evaluation import merge_samples, pass_at_k, plotting
 from trainers import monitor_log
 
 INPUTS_PER_KIND = 6
@@ -69,6 +69,10 @@ def random_yaml(rng: random.Random) -> str:
     return yaml.safe_dump(random_value(rng) if rng.random() < 0.3 else {random_key(rng): random_value(rng)})
 
 
+COMMANDS = [
+    "pass_at_k.py", "plotting.py", "monitor_training.py", "main.py", "main.py --preference-data", "merge_samples.py",
+    "generate_samples.py",
+]  # fmt: skip
 KINDS: dict[str, Callable[[random.Random], str | bytes]] = {
     "random bytes": random_bytes,
     "deep JSON": deep_json,
@@ -84,6 +88,22 @@ def entry_points(tmp: Path, file: Path) -> dict[str, tuple[Callable[[list[str]],
         "monitor_training.py": (monitor_training.main, ["--checkpoint-dir", str(file), "--output", str(tmp / "mon")]),
         # A config that parses is still refused, for the model: the fuzz reaches every check of the file.
         "main.py": (train_main.main, ["--config", str(file), "--vlm-name", "./no-such-model", "--report-to", "none"]),
+        "main.py --preference-data": (
+            train_main.main,
+            [
+                "--mode",
+                "dpo",
+                "--beta",
+                "0.1",
+                "--preference-data",
+                str(file),
+                "--output-dir",
+                str(tmp / "dpo"),
+                "--report-to",
+                "none",
+            ],
+        ),
+        "merge_samples.py": (merge_samples.main, [str(file), "--output-path", str(tmp / "merged.json")]),
         "generate_samples.py": (
             generate_samples.main,
             [
@@ -111,9 +131,7 @@ def no_waiting_and_no_model(monkeypatch):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(
-    "command", ["pass_at_k.py", "plotting.py", "monitor_training.py", "main.py", "generate_samples.py"]
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_fuzzed_input_files_are_refused_in_one_line(command, kind, tmp_path, capsys, no_waiting_and_no_model):
     rng = random.Random(f"{command} {kind}")
     suffix = ".yaml" if command == "main.py" else ".json"
