@@ -4,6 +4,10 @@ Each command is given each kind of bad file it reads (missing, a folder, not UTF
 schema, nested too deeply, images that are no images or lie outside the dataset) and each bad output path (a
 folder, under a file, its own input, an existing file without --overwrite). The in-process cases are fast; one
 subprocess case per command checks what a user sees in the terminal. docs/errors.md lists the messages.
+
+The matrix goes on in test_bad_input_outputs.py (paths spelt through missing folders, files a command did not
+write, one writer per output), test_bad_input_resume.py (main.py's output folder and resuming),
+test_bad_input_early.py (every refusal before torch is imported) and test_bad_input_fuzz.py (random inputs).
 """
 
 from __future__ import annotations
