@@ -1,7 +1,7 @@
-"""Model names users type, and loading a model with its processor.
+"""Resolving a model name to a loadable source, and loading a model with its processor.
 
-``--vlm-name`` / ``--model`` accept a short name from ``MODEL_ALIASES``, ``tiny`` (vision-language) or
-``tiny-text`` (causal LM), a local folder, or any hub id (owner/name).
+``--vlm-name`` / ``--model`` accept a short name from ``MODEL_ALIASES`` (rlvr/models/names.py, which checks names
+without torch), ``tiny`` (vision-language) or ``tiny-text`` (causal LM), a local folder, or any hub id.
 """
 
 from __future__ import annotations
