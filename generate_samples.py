@@ -17,19 +17,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rlvr.cli import filter_known_warnings, finish_parser
+from rlvr.cli import filter_known_warnings, finish_parser, forget_unused_wandb_mode
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
+from rlvr.locks import OutputLock
 
 if TYPE_CHECKING:
     import torch
     from datasets import Dataset
 
-    from evaluation.sampling import ProgressWriter, SamplingSettings
+    from evaluation.progress import ProgressWriter, SamplingSettings
     from rlvr.models.checkpoints import LoadedCheckpoint
     from rlvr.tasks.base import Task
 
 INTERRUPTED_EXIT_CODE = 130
+MAX_SEED = 2**32 - 1  # problem i samples with seed + i
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,14 +99,16 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--temperature must be above 0 for sampling, got {args.temperature}")
     if not 0 < args.top_p <= 1:
         raise UserError(f"--top-p must lie in (0, 1], got {args.top_p}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UserError(f"--seed must lie in 0..{MAX_SEED}, got {args.seed}")
     if not math.isfinite(args.reward_threshold):
         raise UserError(f"--reward-threshold must be a finite number, got {args.reward_threshold}")
-    inputs = [Path(args.dataset_path)] if args.dataset_path else []
-    check_output_file(args.output_path, "--output", inputs=inputs, overwrite=args.overwrite)
+    inputs = [Path(path) for path in (args.dataset_path, args.checkpoint_path) if path and Path(path).exists()]
+    args.output_path = check_output_file(args.output_path, "--output", inputs=inputs, overwrite=args.overwrite)
 
 
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
-    from evaluation.sampling import SamplingSettings, checkpoint_identity
+    from evaluation.progress import SamplingSettings, checkpoint_identity
 
     prompt_style = args.prompt_style or task.default_prompt_style
     if prompt_style not in task.prompt_styles:
@@ -187,27 +191,21 @@ def sample_pending(
 
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
-    # Parse and check, before anything slow (the heavy modules are imported only now, so --help answers at once)
+    # Parse and check all that needs no torch (task, prompt style, model name, output, dataset rows), so that a bad
+    # input is refused in seconds; torch and transformers are imported only to sample
     args = build_parser().parse_args(argv)
     check_arguments(args)
     filter_known_warnings()
+    forget_unused_wandb_mode()
     from evaluation.batching import shard_indices
-    from evaluation.samples_file import write_samples_file
-    from evaluation.sampling import ProgressWriter, progress_path_for, read_progress
     from rlvr.data.local import allow_outside_images
-    from rlvr.models.registry import resolve_model
+    from rlvr.models.names import check_model_for_task
     from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
     task = get_task(args.task)
     settings = settings_for(args, task)
-    resolve_model(args.checkpoint_path)  # an unknown checkpoint fails now, not after the data is loaded
+    check_model_for_task(args.checkpoint_path, task.name, task.is_multimodal, "--checkpoint-path")
     task.startup_check([task.correctness_reward])
-
-    # Look for a run to resume (a progress file with other settings stops here)
-    output_path: Path = args.output_path
-    progress_path = progress_path_for(output_path)
-    saved = read_progress(progress_path, settings)
-    done = dict(saved.done) if saved else {}
 
     # Load data (images are checked here, before the model is loaded)
     allow_outside_images(args.allow_outside_images)
@@ -219,6 +217,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     owned = shard_indices(len(dataset), settings.num_shards, settings.shard_index)
     if len(owned) == 0:
         raise UserError(f"shard {settings.shard_index} of {settings.num_shards}: none of the {len(dataset)} problems")
+
+    # One run per output at a time
+    output_path: Path = args.output_path
+    with OutputLock(output_path.with_name(output_path.name + ".lock"), f"--output {output_path}"):
+        return sample_and_write(args, task, settings, dataset, owned)
+
+
+def sample_and_write(
+    args: argparse.Namespace, task: Task, settings: SamplingSettings, dataset: Dataset, owned: Sequence[int]
+) -> int:
+    """Resume the progress file (one with other settings stops here) or start it, sample what is left, then write
+    the samples file."""
+    from evaluation.progress import ProgressWriter, progress_path_for, read_progress
+    from evaluation.samples_file import write_samples_file
+
+    output_path: Path = args.output_path
+    progress_path = progress_path_for(output_path)
+    saved = read_progress(progress_path, settings)
+    done = dict(saved.done) if saved else {}
     pending = [index for index in owned if index not in done]
     if done:
         print(f"Resuming from {progress_path}: {len(owned) - len(pending)} of {len(owned)} problems done")

@@ -9,60 +9,65 @@ with the loaded model; this script joins the evaluation stage (sampling, the sam
 
 from __future__ import annotations
 
+import os
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rlvr.cli import filter_known_warnings
-from rlvr.errors import exit_on_user_error
-from trainers.config import parse_run_config
+from rlvr.cli import filter_known_warnings, forget_unused_wandb_mode
+from rlvr.errors import UserError, exit_on_user_error
+from rlvr.locks import OutputLock
+from rlvr.models.names import check_model_for_task
+from rlvr.tasks import get_task
+from trainers.config import RunConfig
+from trainers.config_parser import parse_run_config
+from trainers.geometry import batch_geometry, num_processes
+from trainers.micro_batch import with_micro_batch
+from trainers.resume import LOCK_FILE, check_output_dir, nothing_left_to_train
+
+if TYPE_CHECKING:
+    from rlvr.tasks.base import Task
+    from trainers.geometry import BatchGeometry
 
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
-    # Parse (before the heavy imports below, so --help and a bad flag answer at once)
+    # Parse and check all that needs no torch, so that a bad option, model name, output folder or dataset is
+    # refused in seconds (torch and transformers take a minute to import on a loaded machine)
     config = parse_run_config(argv)
     filter_known_warnings()
-
-    from transformers import set_seed
-
-    from evaluation.greedy import GreedySettings, evaluate_greedy
-    from evaluation.preference_samples import draw_preference_samples, load_preference_file
-    from rlvr.data.local import allow_outside_images
-    from rlvr.files import check_output_folder
-    from rlvr.models.registry import load_model, load_processor, resolve_model
-    from rlvr.tasks import get_task
-    from rlvr.tasks.base import select_rewards
-    from trainers.builders import build_trainer
-    from trainers.geometry import batch_geometry, num_processes
-    from trainers.micro_batch import with_micro_batch
-    from trainers.preference_pairs import preference_dataset
-    from trainers.resume import (
-        check_resume,
-        clear_finished,
-        find_resume_checkpoint,
-        mark_finished,
-        nothing_left_to_train,
-    )
-    from trainers.setup import run_name_for, setup_reporting, use_short_console_log, write_run_config
-
+    if config.report_to != "wandb":
+        forget_unused_wandb_mode()
     task = get_task(config.task)
     config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
-    set_seed(config.seed)
-    check_output_folder(Path(config.output_dir), "--output-dir")
+    check_model_for_task(config.model, task.name, task.is_multimodal, "--vlm-name")
+    check_output_dir(config)
     if config.mode != "eval":
-        # The output folder must hold this run or none, and a finished run is not trained again by accident.
-        check_resume(config)
+        # A finished run is not trained again by accident.
         finished = nothing_left_to_train(config)
         if finished is not None:
             print(
                 f"{config.output_dir} holds this run, finished at step {finished}; nothing to train "
-                "(raise --max-steps to train on, or --no-resume to start over)"
+                "(raise --max-steps to train on, or --no-resume --overwrite to start over)"
             )
             return
+    # One main.py per output folder: its first process holds the lock (the others are its helpers)
+    is_first_process = int(os.environ.get("RANK", "0")) == 0
+    lock_path = Path(config.output_dir) / LOCK_FILE
+    with OutputLock(lock_path, f"--output-dir {config.output_dir}") if is_first_process else nullcontext():
+        run(config, task, geometry)
 
+
+def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
     # Load data (dpo with --preference-data: its pairs now, so a file without a usable pair stops in seconds)
+    from rlvr.data.local import allow_outside_images
+    from trainers.preference_pairs import preference_dataset
+
     allow_outside_images(config.allow_outside_images)
     if config.preference_data:
+        from evaluation.preference_samples import load_preference_file
+
         problems, rows = load_preference_file(config, task)
         dataset = preference_dataset(config, task, rows, problems)
     else:
@@ -75,12 +80,29 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     # Build rewards (before the model, so a reward that cannot run stops the job in seconds)
+    from rlvr.tasks.base import select_rewards
+
     rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=config.mode != "sft")
     if config.is_rl or (config.mode == "dpo" and not config.preference_data):
         task.startup_check(rewards.names)
 
+    # Only now the heavy imports
+    from transformers import set_seed
+
+    from evaluation.greedy import GreedySettings, evaluate_greedy
+    from evaluation.preference_samples import draw_preference_samples
+    from rlvr.models.registry import load_model, load_processor, resolve_model
+    from trainers.builders import build_trainer
+    from trainers.resume import clear_finished, discard_previous_run, find_resume_checkpoint, mark_finished
+    from trainers.run_record import write_run_record
+    from trainers.setup import run_name_for, setup_reporting, use_short_console_log
+
+    set_seed(config.seed)
+
     # Build model
     model_source = resolve_model(config.model)
+    if task.is_multimodal and not model_source.is_vision_language:  # a hub id is known only now
+        raise UserError(f"--vlm-name {config.model} is a text-only model, but the {task.name} task shows images")
     processor = load_processor(model_source)
     model = load_model(model_source)
 
@@ -107,14 +129,16 @@ def main(argv: list[str] | None = None) -> None:
     run_name, report_to = run_name_for(config), setup_reporting(config.report_to)
     trainer = build_trainer(config, task, model, processor, dataset, rewards, geometry, run_name, report_to)
     use_short_console_log(trainer)
+    checkpoint = find_resume_checkpoint(config.output_dir, config.no_resume)
     if trainer.accelerator.is_main_process:
-        write_run_config(config)
+        if config.no_resume:
+            discard_previous_run(config.output_dir)  # only with --overwrite (check_output_dir), and only now
+        write_run_record(config, checkpoint)
         if geometry is not None:
             print(f"Batch geometry: {geometry.describe()}", flush=True)
             print(geometry.generation_line(), flush=True)
 
     # Train (resuming from the newest complete checkpoint unless --no-resume)
-    checkpoint = find_resume_checkpoint(config.output_dir, config.no_resume)
     if trainer.accelerator.is_main_process:
         clear_finished(config.output_dir)
         if checkpoint:

@@ -21,7 +21,8 @@ from datasets import Dataset
 
 from benchmarks.common import machine_line, median_and_spread, timed
 from evaluation.batching import CPU_BATCH_SIZE, choose_batch_size
-from evaluation.sampling import ProgressWriter, SamplingSettings, sample_problems
+from evaluation.progress import ProgressWriter, SamplingSettings
+from evaluation.sampling import sample_problems
 from rlvr.generation import encode_prompts, generate_completions
 from rlvr.models.checkpoints import LoadedCheckpoint, load_checkpoint
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task

@@ -23,7 +23,7 @@ from benchmarks.common import peak_memory_mb
 from rlvr.models.random_init import build_random_model
 from rlvr.models.real_sizes import QWEN25_MATH_1_5B, QWEN25_VL_3B, DecoderSize
 from rlvr.models.tiny import TINY_MAX_PIXELS
-from trainers.config import parse_run_config
+from trainers.config_parser import parse_run_config
 from trainers.generation_probe import GenerationRecorder
 from trainers.rl_run import build_rl_trainer
 

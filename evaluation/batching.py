@@ -12,8 +12,10 @@ batch size writes (shards exactly so when P = 1 or their boundaries fall on bloc
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 # Without a GPU there is no memory figure to go by; 32 sequences per call was the fixed default before.
 CPU_BATCH_SIZE = 32
@@ -62,6 +64,8 @@ def kv_cache_bytes_per_sequence(model, sequence_tokens: int) -> int:
     heads = config.num_attention_heads
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    import torch  # here: generate_samples.py shards the problems before torch is imported
+
     element_bytes = torch.finfo(model.dtype).bits // 8 if model.dtype.is_floating_point else 4
     return 2 * config.num_hidden_layers * kv_heads * head_dim * element_bytes * sequence_tokens
 
@@ -74,6 +78,8 @@ def choose_batch_size(model, device: torch.device, num_samples: int, sequence_to
     """
     if device.type != "cuda":
         return CPU_BATCH_SIZE
+    import torch
+
     total = torch.cuda.get_device_properties(device).total_memory
     free = total - torch.cuda.memory_allocated(device)
     return batch_size_for_memory(free, kv_cache_bytes_per_sequence(model, sequence_tokens), num_samples)

@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.progress import SamplingSettings
 from evaluation.samples_file import read_samples_file, validate_problems, write_samples_file
-from evaluation.sampling import SamplingSettings
+from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import check_output_file
 
 
 def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str, Any]]]:
@@ -55,16 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Merge the shards' samples files of one generate_samples.py run.")
     parser.add_argument("shards", nargs="+", type=Path, help="every shard's samples file")
     parser.add_argument("--output-path", type=Path, required=True, help="the merged samples file")
-    return parser
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --output-path file")
+    return finish_parser(parser)
 
 
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if any(args.output_path.resolve() == path.resolve() for path in args.shards):
-        raise UserError(f"--output-path {args.output_path} is one of the shards; name a new file")
+    output = check_output_file(args.output_path, "--output-path", inputs=args.shards, overwrite=args.overwrite)
     settings, problems = merge_shards(args.shards)
-    write_samples_file(args.output_path, settings, problems)
+    write_samples_file(output, settings, problems)
     print(f"Wrote {args.output_path}: {len(problems)} problems from {len(args.shards)} shards")
     return 0
 

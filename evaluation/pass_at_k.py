@@ -21,7 +21,7 @@ from evaluation.bootstrap import mean_intervals
 from evaluation.samples_file import BREAKDOWN_FIELDS, read_samples_file, validate_problems
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.files import check_output_file, read_json, write_json_atomically
+from rlvr.files import check_output_file, output_path, read_json, write_json_atomically
 
 DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 2, 4, ..., 256 as in the paper
 DEFAULT_CONFIDENCE = 0.95
@@ -391,7 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"method names must differ, got {names}; name them with --method-name")
     if args.output_path is not None and len(args.output_path) != len(samples_paths):
         raise UserError(f"--output has {len(args.output_path)} paths for {len(samples_paths)} samples files")
-    _check_outputs(args.output_path or [], [*samples_paths, *([Path(args.baseline)] if args.baseline else [])], args)
+    inputs = [*samples_paths, *([Path(args.baseline)] if args.baseline else [])]
+    output_paths = _check_outputs(args.output_path or [], inputs, args)
     _check_interval_settings(args.confidence, args.n_resamples, args.seed)
     if args.baseline is not None and args.baseline not in names and not Path(args.baseline).is_file():
         raise UserError(f"--baseline {args.baseline!r} is neither a method name ({', '.join(names)}) nor a file")
@@ -414,24 +415,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     # baseline have passed, so a bad file leaves no partial set of results behind.
     named_results = [(name, compute_for(path, name)) for path, name in zip(samples_paths, names, strict=True)]
     baseline = _resolve_baseline(args.baseline, samples_paths, names, named_results, compute_for)
-    for (_, results), output_path in zip(named_results[-len(samples_paths) :], args.output_path or [], strict=False):
-        write_json_atomically(output_path, results)
+    for (_, results), results_path in zip(named_results[-len(samples_paths) :], output_paths, strict=False):
+        write_json_atomically(results_path, results)
 
     if len(named_results) == 1 and baseline is None:
         print(format_results_table(named_results[0][1]))
     else:
         print(format_comparison_table(named_results, baseline))
-    for output_path in args.output_path or []:
-        print(f"wrote {output_path}")
+    for results_path in output_paths:
+        print(f"wrote {results_path}")
     return 0
 
 
-def _check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], args: argparse.Namespace) -> None:
-    """Every results file can be written and replaces no input, no other output and nothing unasked."""
-    if len({path.resolve() for path in outputs}) != len(outputs):
+def _check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], args: argparse.Namespace) -> list[Path]:
+    """The results paths to write (normalised); each replaces no input, no other output and nothing unasked."""
+    if len({output_path(path) for path in outputs}) != len(outputs):
         raise UserError(f"--output names the same file twice: {' '.join(map(str, outputs))}")
-    for output_path in outputs:
-        check_output_file(output_path, "--output", inputs=inputs, overwrite=args.overwrite)
+    return [check_output_file(path, "--output", inputs=inputs, overwrite=args.overwrite) for path in outputs]
 
 
 def _resolve_baseline(

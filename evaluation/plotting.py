@@ -23,11 +23,12 @@ from matplotlib.figure import Figure
 from evaluation.pass_at_k import load_results, method_name_of
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.files import check_output_file
+from rlvr.files import check_output_file, figure_metadata, output_path
 from rlvr.methods import MethodStyle, assign_styles
 
 PLOT_KINDS = ("curves", "grid", "improvement", "bars")
 DEFAULT_BAR_K = (1, 16, 256)
+PLOTTING_MAKER = "evaluation/plotting.py"  # the mark on the figures this command writes
 
 
 @dataclass(frozen=True)
@@ -194,20 +195,21 @@ def figure_paths(output: str | Path) -> list[Path]:
     return [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")]
 
 
-def check_figure_paths(output: str | Path, inputs: Sequence[Path]) -> None:
-    """Figures can be written there and replace no input. A figure is a view of its results, redrawn at will, so an
-    existing one is replaced without --overwrite."""
+def check_figure_paths(output: str | Path, inputs: Sequence[Path], overwrite: bool = False) -> None:
+    """Both figures can be written there and replace no input. A figure this command drew before (it carries the
+    mark of PLOTTING_MAKER) is redrawn at will; any other file of that name needs --overwrite."""
     for path in figure_paths(output):
-        check_output_file(path, "--output", inputs=inputs, overwrite=True)
+        check_output_file(path, "--output", inputs=inputs, overwrite=overwrite, maker=PLOTTING_MAKER)
 
 
 def save_figure(figure: Figure, output: str | Path) -> list[Path]:
-    """Save as <stem>.png and <stem>.pdf, each through a temporary file so no reader sees half a figure."""
-    paths = figure_paths(output)
+    """Save as <stem>.png and <stem>.pdf, each marked as this command's and written through a temporary file so no
+    reader sees half a figure."""
+    paths = [output_path(path) for path in figure_paths(output)]
     paths[0].parent.mkdir(parents=True, exist_ok=True)
     for path in paths:
         temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
-        figure.savefig(temporary, dpi=200, bbox_inches="tight")
+        figure.savefig(temporary, dpi=200, bbox_inches="tight", metadata=figure_metadata(PLOTTING_MAKER, path.suffix))
         temporary.replace(path)
     return paths
 
@@ -261,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", nargs="+", required=True, type=Path, help="results JSON file(s)")
     parser.add_argument("--labels", nargs="+", help="one label per results file (default: the method in each)")
     parser.add_argument("--output", type=Path, default=Path("pass_at_k.png"), help="output stem; writes .png and .pdf")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing figure files that this command did not draw"
+    )
     parser.add_argument("--title", help="figure title")
     parser.add_argument("--kind", choices=PLOT_KINDS, default="curves", help="which figure")
     parser.add_argument("--baseline", help="label (or results file) the improvement plot subtracts")
@@ -271,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    check_figure_paths(args.output, args.results)
+    check_figure_paths(args.output, args.results, args.overwrite)
     results = [load_results(path) for path in args.results]
     labels = args.labels or [method_name_of(one, path) for one, path in zip(results, args.results, strict=True)]
     _check_labels(results, labels)

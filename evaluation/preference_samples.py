@@ -13,11 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from datasets import Dataset
 
 from evaluation.samples_file import problem_record, read_samples_file, write_samples_file
-from evaluation.sampling import SamplingSettings, draw_samples
 from rlvr.errors import UserError
 from rlvr.tasks import HELD_OUT_DATASET_SEED
 from rlvr.tasks.base import Task, answer_for_json
@@ -65,6 +63,11 @@ def draw_preference_samples(config, task: Task, model, processor, dataset: Datas
     Written to the output folder as a samples file; a resumed run reads it back instead of drawing again. Every
     process draws the same samples (same seeds), so no process waits on another.
     """
+    import torch  # here, so that main.py reads --preference-data before torch is imported
+
+    from evaluation.progress import SamplingSettings
+    from evaluation.sampling import draw_samples
+
     settings = SamplingSettings(
         checkpoint=config.model,
         task=task.name,

@@ -19,7 +19,7 @@ from rlvr.errors import UserError
 from rlvr.files import read_json, write_atomically
 
 if TYPE_CHECKING:
-    from evaluation.sampling import SamplingSettings
+    from evaluation.progress import SamplingSettings
     from rlvr.tasks.base import Task
 
 BREAKDOWN_FIELDS = ("dataset", "question_type")

@@ -28,12 +28,12 @@ SHARED = ["--prompt-style", "direct", "--report-to", "none", "--no-lora", "--dis
 SFT_FLAGS = [
     "--mode", "sft", "--subset-size", "512", "--max-steps", "100", "--batch-size", "8",
     "--gradient-accumulation-steps", "1", "--learning-rate", "3e-3", "--warmup", "0.1", "--save-steps", "1000",
-    "--logging-steps", "25", "--no-resume",
+    "--logging-steps", "25", "--no-resume", "--overwrite",
 ]  # fmt: skip
 RL_FLAGS = [
     "--subset-size", "128", "--max-steps", "12", "--num-generations", "4", "--batch-size", "8",
     "--gradient-accumulation-steps", "1", "--learning-rate", "5e-4", "--max-completion-length", "12",
-    "--reward-funcs", "accuracy_reward", "--save-steps", "4", "--logging-steps", "2", "--no-resume",
+    "--reward-funcs", "accuracy_reward", "--save-steps", "4", "--logging-steps", "2", "--no-resume", "--overwrite",
 ]  # fmt: skip
 SAMPLE_FLAGS = [
     "--split", "test", "--prompt-style", "direct", "--max-problems", "32", "--num-samples", "16",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import warnings
 from typing import NoReturn
 
@@ -51,3 +52,10 @@ def filter_known_warnings() -> None:
     for category, pattern in KNOWN_DEPENDENCY_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern, category=category)
     logging.getLogger("DeepSpeed").addFilter(lambda record: KNOWN_DEEPSPEED_LOG not in record.getMessage())
+
+
+def forget_unused_wandb_mode() -> None:
+    """Drop WANDB_MODE=offline for a command that does not report to wandb: transformers prints "Running in WANDB
+    offline mode" on import whenever it is set, which would tell the user that wandb logs when it does not."""
+    if os.environ.get("WANDB_MODE") == "offline":
+        del os.environ["WANDB_MODE"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,31 +32,95 @@ def read_json(path: Path, what: str) -> Any:
         raise UserError(f"{path}: the {what} is nested too deeply to read") from None
 
 
-def check_output_file(path: Path, flag: str, *, inputs: Iterable[Path] = (), overwrite: bool = False) -> None:
-    """Refuse, before any slow work, an output that would lose data or could not be written.
+def output_path(path: str | Path) -> Path:
+    """``path`` as the file system will see it: made absolute, normalised lexically, then symlinks resolved.
 
-    An output never replaces one of the command's own inputs (not even with --overwrite: the input would be gone
-    before the output is complete), and replaces an existing file only with --overwrite, since nothing tells us
-    that the file there is one this command wrote.
+    Lexical normalisation comes first because ``newdir/../out.json`` names ``out.json`` for every reader, but
+    ``Path.exists`` and ``Path.resolve`` answer about it only once ``newdir`` exists; an output checked without
+    it could be an input under another spelling.
     """
-    if path.is_dir():
+    return Path(os.path.normpath(os.path.abspath(path))).resolve()
+
+
+def check_output_file(
+    path: str | Path,
+    flag: str,
+    *,
+    inputs: Iterable[str | Path] = (),
+    overwrite: bool = False,
+    maker: str | None = None,
+) -> Path:
+    """Refuse, before any slow work, an output that would lose data or could not be written; return the path to
+    write (normalised, see ``output_path``).
+
+    An output never replaces one of the command's inputs or a file inside an input folder (not even with
+    --overwrite: the input would be gone before the output is complete). It replaces another existing file only
+    with --overwrite, or when ``maker`` is given and the file carries that command's mark (see ``mark_of``): a
+    plot this command drew before is redrawn, an unrelated file of the same name is not.
+    """
+    target = output_path(path)
+    if target.is_dir():
         raise UserError(f"{flag} {path} is a folder; give a file name")
-    for parent in path.parents:
+    for parent in target.parents:
         if parent.exists() and not parent.is_dir():
             raise UserError(f"{flag} {path} lies under {parent}, which is a file, not a folder")
-    for source in inputs:
-        if path.exists() and source.exists() and path.resolve() == source.resolve():
+    for source in map(output_path, inputs):
+        if target == source:
             raise UserError(f"{flag} {path} is also an input; write the output to another file")
-    if path.exists() and not overwrite:
-        raise UserError(f"{flag} {path} already exists; pass --overwrite to replace it")
+        if source.is_dir() and target.is_relative_to(source) and target.exists():
+            raise UserError(f"{flag} {path} would replace a file of the input folder {source}; write elsewhere")
+    if target.exists() and not overwrite and not (maker is not None and mark_of(target) == maker):
+        what = f"was not written by {maker}" if maker else "already exists"
+        raise UserError(f"{flag} {path} {what}; pass --overwrite to replace it")
+    return target
 
 
-def check_output_folder(path: Path, flag: str) -> None:
-    """A folder to write into: it is one, or can be made (it is not a file and lies under no file)."""
-    for candidate in (path, *path.parents):
+def check_output_folder(path: str | Path, flag: str) -> Path:
+    """A folder to write into: it is one, or can be made (it is not a file and lies under no file). Returns the
+    normalised path (see ``output_path``)."""
+    target = output_path(path)
+    for candidate in (target, *target.parents):
         if candidate.exists() and not candidate.is_dir():
-            where = "is a file" if candidate == path else f"lies under {candidate}, which is a file"
+            where = "is a file" if candidate == target else f"lies under {candidate}, which is a file"
             raise UserError(f"{flag} {path} {where}; give a folder")
+    return target
+
+
+# Which command wrote a file: a PNG text chunk, the PDF Creator entry, or the last line of a text file.
+MARK_PREFIX = "rlvr-chart "
+TEXT_MARK_LINE = "# written by "
+
+
+def figure_metadata(maker: str, suffix: str) -> dict[str, str]:
+    """Matplotlib ``savefig`` metadata that marks a figure as written by ``maker``."""
+    return {("Creator" if suffix == ".pdf" else "Software"): MARK_PREFIX + maker}
+
+
+def text_with_mark(text: str, maker: str) -> str:
+    return f"{text.rstrip(chr(10))}\n{TEXT_MARK_LINE}{MARK_PREFIX}{maker}\n"
+
+
+def mark_of(path: Path) -> str | None:
+    """The command whose mark ``path`` carries (see ``figure_metadata``, ``text_with_mark``), None if none."""
+    try:
+        if path.suffix == ".png":
+            from PIL import Image
+
+            try:
+                with Image.open(path) as image:
+                    software = getattr(image, "text", {}).get("Software", "")
+            except Image.DecompressionBombError:
+                return None  # not one of our figures either
+            return software.removeprefix(MARK_PREFIX) if software.startswith(MARK_PREFIX) else None
+        data = path.read_bytes()[-1_000_000:] if path.stat().st_size < 50_000_000 else b""
+    except (OSError, ValueError, SyntaxError):
+        return None
+    if path.suffix == ".pdf":
+        found = re.search(rb"/Creator \(" + re.escape(MARK_PREFIX.encode()) + rb"([^)]*)\)", data)
+        return found.group(1).decode("utf-8", "replace") if found else None
+    last_line = data.rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    prefix = TEXT_MARK_LINE + MARK_PREFIX
+    return last_line.removeprefix(prefix) if last_line.startswith(prefix) else None
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -4,6 +4,10 @@ Each command is given each kind of bad file it reads (missing, a folder, not UTF
 schema, nested too deeply, images that are no images or lie outside the dataset) and each bad output path (a
 folder, under a file, its own input, an existing file without --overwrite). The in-process cases are fast; one
 subprocess case per command checks what a user sees in the terminal. docs/errors.md lists the messages.
+
+The matrix goes on in test_bad_input_outputs.py (paths spelt through missing folders, files a command did not
+write, one writer per output), test_bad_input_resume.py (main.py's output folder and resuming),
+test_bad_input_early.py (every refusal before torch is imported) and test_bad_input_fuzz.py (random inputs).
 """
 
 from __future__ import annotations
@@ -12,60 +16,18 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bad_input import DEEP, assert_refused, png, problem, write
 
 import generate_samples
 import main as train_main
 import monitor_training
 from evaluation import pass_at_k, plotting
+from trainers import monitor_log as trainer_monitor_log
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEEP = "[" * 100_000 + "]" * 100_000  # valid JSON that no recursive reader can hold
-
-
-def problem(index: int) -> dict:
-    correct = [True, False]
-    return {
-        "problem_id": index,
-        "question": "q",
-        "answer": "1",
-        "samples": ["1", "2"],
-        "correct": correct,
-        "num_correct": 1,
-        "num_total": 2,
-    }
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
-
-
-def png(path: Path) -> Path:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (4, 4), "red").save(path)
-    return path
-
-
-def assert_refused(
-    entry: Callable[[list[str]], object], argv: list[str], fragment: str, capsys: pytest.CaptureFixture
-) -> None:
-    """``entry(argv)`` exits with code 2 and prints exactly one line, starting 'error: ' and naming the problem."""
-    with pytest.raises(SystemExit) as exited:
-        entry(argv)
-    assert exited.value.code == 2
-    error_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(error_lines) == 1, error_lines
-    assert error_lines[0].startswith("error: ") and fragment in error_lines[0], error_lines[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -110,7 +72,7 @@ def test_plotting_refuses_a_bad_results_file(case, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["malformed", "wrong schema", "too deep", "not utf-8"])
 def test_monitor_refuses_a_bad_trainer_state(case, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(monitor_training.time, "sleep", lambda seconds: None)  # the retry of a half-written file
+    monkeypatch.setattr(trainer_monitor_log.time, "sleep", lambda seconds: None)  # the retry of a half-written file
     path, _ = bad_json_file(tmp_path, case, good='{"global_step": 3}')
     run = tmp_path / "run"
     write(run / "checkpoint-3" / "trainer_state.json", path.read_bytes())
@@ -320,7 +282,7 @@ def existing_run(folder: Path, recorded: dict | str) -> Path:
 
 
 def test_main_refuses_to_resume_another_runs_checkpoint_naming_what_differs(tmp_path, capsys, refuse_training_model):
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
 
     nsr = parse_run_config(["--mode", "nsr", "--output-dir", str(tmp_path / "run")]).as_dict()
     run = existing_run(tmp_path / "run", nsr)

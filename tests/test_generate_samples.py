@@ -19,14 +19,9 @@ import torch
 
 import generate_samples
 from evaluation.pass_at_k import main as pass_at_k_main
+from evaluation.progress import ProgressWriter, SamplingSettings, progress_path_for, read_progress
 from evaluation.samples_file import problem_record, read_samples_file
-from evaluation.sampling import (
-    ProgressWriter,
-    SamplingSettings,
-    draw_samples,
-    progress_path_for,
-    read_progress,
-)
+from evaluation.sampling import draw_samples
 from rlvr.errors import UserError
 from rlvr.generation import encode_prompts, generate_completions, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint

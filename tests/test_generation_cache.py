@@ -16,7 +16,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rlvr.models.registry import load_model, load_processor, resolve_model
-from trainers.config import parse_run_config
+from trainers.config_parser import parse_run_config
 from trainers.generation_probe import GenerationRecorder
 from trainers.rl_run import build_rl_trainer
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from rlvr.models.registry import load_model, load_processor, resolve_model
-from trainers.config import parse_run_config
+from trainers.config_parser import parse_run_config
 from trainers.generation_probe import GenerationRecorder
 from trainers.rl_run import build_rl_trainer
 

@@ -64,7 +64,9 @@ def test_each_rl_mode_trains_saves_and_resumes_at_the_right_step(mode, tmp_path)
 def test_no_resume_starts_over(tmp_path):
     common = ["--mode", "nsr", "--output-dir", str(tmp_path), "--save-steps", "1", *FAST_RUN, "--max-steps", "1"]
     assert run_main(*common).returncode == 0
-    again = run_main(*common, "--no-resume")
+    refused = run_main(*common, "--no-resume")
+    assert refused.returncode == 2 and "--no-resume would discard it: add --overwrite" in refused.stderr
+    again = run_main(*common, "--no-resume", "--overwrite")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Resuming from" not in again.stdout
     assert trainer_state(tmp_path / "checkpoint-1")["global_step"] == 1
@@ -122,7 +124,7 @@ def test_bad_input_gives_one_clear_line(flags, message, tmp_path):
 
 
 def test_config_file_values_apply_and_the_command_line_wins(tmp_path):
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
 
     config = tmp_path / "run.yaml"
     config.write_text("mode: nsr\nlambda-psr: 0.3\nlearning_rate: 2.0e-6\nvlm-name: tiny-text\n")
@@ -131,7 +133,7 @@ def test_config_file_values_apply_and_the_command_line_wins(tmp_path):
 
 
 def test_boolean_flags_are_real_flags():
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
 
     assert parse_run_config([]).lora is True
     assert parse_run_config(["--no-lora"]).lora is False
@@ -139,7 +141,7 @@ def test_boolean_flags_are_real_flags():
 
 
 def test_default_output_dir_names_model_task_dataset_mode_and_seed():
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
     from trainers.setup import run_name_for
 
     nsr = parse_run_config(["--mode", "nsr", "--vlm-name", "qwen2-5-3b"])

@@ -9,18 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import monitor_training
-from monitor_training import (
-    load_log_history,
-    main,
-    plot_objective,
-    plot_rewards,
-    read_trainer_state,
-    recorded_mode,
-    resolve_trainer_state,
-    summarize,
-)
+from monitor_training import main
 from rlvr.errors import UserError
+from trainers import monitor_log as trainer_monitor_log
+from trainers import monitor_plots
+from trainers.monitor_log import load_log_history, read_trainer_state, recorded_mode, resolve_trainer_state, summarize
+from trainers.monitor_plots import plot_objective, plot_rewards
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REWARD_FUNCTIONS = ("format_reward", "accuracy_reward", "length_think_reward")
@@ -172,7 +166,7 @@ def test_a_half_written_state_is_read_again_after_a_pause(run, monkeypatch):
     path = run / "checkpoint-20" / "trainer_state.json"
     complete = path.read_text()
     path.write_text(complete[: len(complete) // 2])
-    monkeypatch.setattr(monitor_training.time, "sleep", lambda seconds: path.write_text(complete))
+    monkeypatch.setattr(trainer_monitor_log.time, "sleep", lambda seconds: path.write_text(complete))
     assert read_trainer_state(path)["global_step"] == 20
 
 
@@ -271,7 +265,7 @@ def test_compare_overlays_runs_on_the_same_plots(run, tmp_path, capsys):
 
 def plot_from(*runs: Path):
     histories = dict(zip(["NSR", "GRPO"], (load_log_history(run) for run in runs), strict=True))
-    return monitor_training.plot_metric(histories, monitor_training.SINGLE_PLOTS[0])
+    return monitor_plots.plot_metric(histories, monitor_plots.SINGLE_PLOTS[0])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -292,7 +286,7 @@ def plot_from(*runs: Path):
 def test_bad_input_gives_one_clear_line_and_exit_code_2(run, tmp_path, capsys, monkeypatch, args, fragment):
     (tmp_path / "empty").mkdir()
     write_state(tmp_path / "broken", {}).write_text('{"log_history": [')
-    monkeypatch.setattr(monitor_training.time, "sleep", lambda seconds: None)  # the retry's pause
+    monkeypatch.setattr(trainer_monitor_log.time, "sleep", lambda seconds: None)  # the retry's pause
     with pytest.raises(SystemExit) as exit_info:
         main([arg.replace("{tmp}", str(tmp_path)) for arg in args])
     assert exit_info.value.code == 2

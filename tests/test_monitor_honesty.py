@@ -9,7 +9,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from monitor_training import SINGLE_PLOTS, main, plot_metric, summarize
+from monitor_training import main
+from trainers.monitor_log import summarize
+from trainers.monitor_plots import SINGLE_PLOTS, plot_metric, plot_objective
 
 
 def state_with_losses(losses: dict[int, float], global_step: int, logging_steps: int = 1) -> dict:
@@ -103,3 +105,18 @@ def test_a_trainer_state_nested_too_deeply_is_one_line(tmp_path):
         assert exit_.code == 2
     else:
         raise AssertionError("a deeply nested trainer_state.json must be refused")
+
+
+def test_coinciding_series_in_one_panel_stay_distinguishable():
+    # Under NSR kept_frac equals negative_frac at every step and positive_frac is 0: drawn alike, one would hide
+    # the other (objective.png once showed six series as two lines).
+    history = [
+        {"step": step, "objective/positive_frac": 0.0, "objective/negative_frac": 0.6, "objective/kept_frac": 0.6}
+        for step in (1, 2, 3)
+    ]
+    figure = plot_objective({"run": history})
+    lines = [line for line in figure.axes[0].get_lines() if line.get_label().endswith("_frac")]
+    assert len(lines) == 3
+    looks = {(line.get_marker(), line.get_linestyle(), line.get_markersize()) for line in lines}
+    assert len(looks) == 3
+    assert all(line.get_markerfacecolor() == "none" for line in lines)  # hollow: a smaller one shows inside

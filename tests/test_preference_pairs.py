@@ -7,7 +7,8 @@ import pytest
 from evaluation.preference_samples import check_rows_match
 from rlvr.errors import UserError
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
-from trainers.config import PPO_MESSAGE, parse_run_config
+from trainers.config import PPO_MESSAGE
+from trainers.config_parser import parse_run_config
 from trainers.preference_pairs import build_pairs, dpo_dataset, preference_rows
 
 

@@ -49,8 +49,8 @@ def test_another_mode_on_a_finished_run_is_refused_and_the_same_command_trains_n
 
     psr = run_main("--mode", "psr", *nsr[2:])
     assert psr.returncode == 2
-    assert psr.stderr.strip() == f"error: {run} holds another run (mode nsr -> psr); " + (
-        "use another --output-dir, or --no-resume to start over there"
+    assert psr.stderr.strip() == f"error: {run.resolve()} holds another run (mode nsr -> psr); " + (
+        "resume it with its settings, use another --output-dir, or --no-resume --overwrite to discard it"
     )
     assert json.loads((run / "run_config.json").read_text())["mode"] == "nsr"
     assert not (run / "checkpoint-4").exists()
@@ -93,3 +93,6 @@ def test_sigkill_after_the_first_checkpoint_then_the_same_command_ends_where_an_
     )
     assert got["global_step"] == expected["global_step"] == 4
     assert json.loads((run / "finished.json").read_text()) == {"global_step": 4}
+    # run_config.json records the start and the resumed segment, not one run under the last settings
+    segments = json.loads((run / "run_config.json").read_text())["segments"]
+    assert [segment["resumed_from"] for segment in segments] == [None, str(run / "checkpoint-1")]

@@ -16,7 +16,8 @@ import torch
 from transformers import Qwen2_5_VLConfig
 
 from rlvr.models.real_sizes import QWEN25_VL_3B, decoder_config, vision_config
-from trainers.config import RunConfig, parse_run_config
+from trainers.config import RunConfig
+from trainers.config_parser import parse_run_config
 from trainers.geometry import batch_geometry
 from trainers.micro_batch import (
     CPU_MICRO_BATCH,

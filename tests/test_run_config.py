@@ -8,8 +8,9 @@ import json
 import pytest
 
 from rlvr.errors import UserError
-from trainers.config import DEFAULTS, RunConfig, parse_run_config
-from trainers.setup import write_run_config
+from trainers.config import DEFAULTS, RunConfig
+from trainers.config_parser import parse_run_config
+from trainers.run_record import write_run_record
 
 # (option as a YAML key, the same value as command-line text, words the one-line error must contain)
 BAD_VALUES = [
@@ -94,12 +95,28 @@ def test_every_default_lives_in_the_dataclass():
             assert getattr(parsed, field.name) == getattr(DEFAULTS, field.name), field.name
 
 
-def test_run_config_json_is_the_object_written_out(tmp_path):
+def test_run_config_json_is_the_object_written_out_with_its_segments(tmp_path):
     parsed = parse_run_config(["--mode", "nsr", "--output-dir", str(tmp_path / "run"), "--lambda-psr", "0.3"])
-    write_run_config(parsed)
+    write_run_record(parsed, resumed_from=None)
     written = json.loads((tmp_path / "run" / "run_config.json").read_text())
+    segments = written.pop("segments")
     assert written == json.loads(json.dumps(parsed.as_dict()))
     assert RunConfig(**{**written, "reward_funcs": None, "reward_weights": None}).lambda_psr == 0.3
+    assert len(segments) == 1 and segments[0]["resumed_from"] is None and segments[0]["changed"] == {}
+
+
+def test_a_resumed_segment_is_added_and_the_start_is_kept(tmp_path):
+    first = parse_run_config(["--mode", "nsr", "--output-dir", str(tmp_path / "run"), "--max-steps", "4"])
+    write_run_record(first, resumed_from=None)
+    resumed = parse_run_config(["--mode", "nsr", "--output-dir", str(tmp_path / "run"), "--max-steps", "8"])
+    write_run_record(resumed, resumed_from=str(tmp_path / "run" / "checkpoint-4"))
+    written = json.loads((tmp_path / "run" / "run_config.json").read_text())
+    assert written["max_steps"] == 4  # the start, as it was
+    assert [segment["resumed_from"] for segment in written["segments"]] == [
+        None,
+        str(tmp_path / "run" / "checkpoint-4"),
+    ]
+    assert written["segments"][1]["changed"] == {"max_steps": 8}
 
 
 @pytest.mark.parametrize(

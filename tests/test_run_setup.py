@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,30 @@ def test_the_console_gets_one_short_line_per_log(capsys):
         "step 7: loss 0.1235, learning rate 1e-05",
         "trained to step 7 in 12 s",
     ]
+
+
+@pytest.mark.parametrize(("report_to", "kept"), [("none", False), ("tensorboard", False), ("wandb", True)])
+def test_wandb_offline_mode_is_forgotten_when_wandb_is_not_used(report_to, kept, monkeypatch, tmp_path):
+    # transformers prints "Running in WANDB offline mode" on import whenever WANDB_MODE=offline is set.
+    import main as train_main
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setattr(train_main, "run", lambda *args: None)  # stop before the data and the model
+    train_main.main(["--mode", "nsr", "--report-to", report_to, "--output-dir", str(tmp_path / "run")])
+    assert ("WANDB_MODE" in os.environ) == kept
+
+
+def test_a_real_models_pixel_budget_raises_no_warning_per_call(tiny_vl_path):
+    # min_pixels/max_pixels given to from_pretrained are kept as call arguments and warn on every rollout.
+    import warnings
+
+    from PIL import Image
+
+    from rlvr.models.registry import ResolvedModel, load_processor
+
+    processor = load_processor(ResolvedModel("real-like", str(tiny_vl_path), True, is_tiny=False))
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "value?"}]}]
+    text = processor.apply_chat_template(messages, add_generation_prompt=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        processor(text=[text], images=[Image.new("RGB", (64, 64))], return_tensors="pt")

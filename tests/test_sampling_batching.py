@@ -21,13 +21,8 @@ from evaluation.batching import (
     shard_indices,
 )
 from evaluation.merge_samples import main as merge_main
-from evaluation.sampling import (
-    ProgressWriter,
-    SamplingSettings,
-    draw_group_samples,
-    draw_samples,
-    progress_path_for,
-)
+from evaluation.progress import ProgressWriter, SamplingSettings, progress_path_for
+from evaluation.sampling import draw_group_samples, draw_samples
 from rlvr.generation import encode_prompts, generate_completions, prefill_prompts
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task

@@ -16,7 +16,7 @@ import pytest
 
 from rlvr.methods import RL_MODES
 from rlvr.tasks import get_task
-from trainers.config import parse_run_config
+from trainers.config_parser import parse_run_config
 from trainers.geometry import batch_geometry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -310,7 +310,7 @@ def test_rollout_prompts_must_hold_whole_updates():
     ],
 )  # fmt: skip
 def test_vllm_options_reach_trl(flags, expected, tmp_path):
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
     from trainers.setup import build_grpo_config
 
     config = parse_run_config(["--mode", "nsr", "--use-vllm", *flags, "--output-dir", str(tmp_path)])
@@ -321,7 +321,7 @@ def test_vllm_options_reach_trl(flags, expected, tmp_path):
 
 
 def test_a_bad_vllm_option_is_one_line():
-    from trainers.config import parse_run_config
+    from trainers.config_parser import parse_run_config
 
     with pytest.raises(UserError, match="--vllm-gpu-memory-utilization must be in"):
         parse_run_config(["--vllm-gpu-memory-utilization", "1.5"])

@@ -14,7 +14,7 @@ import pytest
 
 import generate_samples
 from evaluation import vllm_sampling
-from evaluation.sampling import ProgressWriter, SamplingSettings
+from evaluation.progress import ProgressWriter, SamplingSettings
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
 CHART = get_task("chart")

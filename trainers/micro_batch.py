@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
-
 from trainers.config import RunConfig
 
 CPU_MICRO_BATCH = 2
@@ -90,7 +88,13 @@ def with_micro_batch(config: RunConfig, processes: int, is_multimodal: bool) -> 
     if config.batch_size is not None:
         return config
     completions = completions_per_process_and_update(config, processes)
-    if not (config.is_rl and completions and torch.cuda.is_available()):
+    if not (config.is_rl and completions):
+        return dataclasses.replace(config, batch_size=CPU_MICRO_BATCH)
+    # Imported here, not above: main.py checks a geometry with --batch-size given, or without --update-prompts,
+    # before torch is imported (a bad option is refused in seconds); only a GPU choice needs torch.
+    import torch
+
+    if not torch.cuda.is_available():
         return dataclasses.replace(config, batch_size=CPU_MICRO_BATCH)
     from transformers import AutoConfig
 

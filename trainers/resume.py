@@ -1,43 +1,32 @@
-"""Resuming a run safely: the folder must hold the same run, a finished run is left alone, and only complete
-checkpoints are loaded. Everything here runs before the model is loaded, so a refusal costs seconds.
+"""Resuming a run safely: the output folder must hold the same run (or none), a finished run is left alone, and
+only complete checkpoints are loaded. Everything here runs before torch is imported, so a refusal costs seconds.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
+import shutil
 from pathlib import Path
-from typing import Any
 
 from rlvr.errors import UserError
-from rlvr.files import check_output_folder, read_json, write_json_atomically
+from rlvr.files import check_output_folder, output_path, read_json, write_json_atomically
 from trainers.config import RunConfig
+from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, read_run_record
 
-RUN_CONFIG_FILE = "run_config.json"
 FINISHED_FILE = "finished.json"  # written after the final model is saved: {"global_step": N}
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
-
-# The settings that make a run what it is: resuming a checkpoint under other values would train one model under
-# two objectives (or on two datasets) and label the whole run with the last one.
-IDENTITY_SETTINGS = (
-    "mode",
-    "task",
-    "model",
-    "dataset_name",
-    "dataset_path",
-    "split",
-    "prompt_style",
-    "lambda_psr",
-    "reward_threshold",
-    "split_on",
-    "reward_funcs",
-    "reward_weights",
-    "beta",
-    "entropy_coef",
-    "shuffle_rewards",
-    "loss_type",
-    "lora",
-)
+LOCK_FILE = ".main.lock"  # rlvr/locks.py: one main.py per output folder
+# What main.py writes directly in its folder (beside checkpoint-N): an input of that name would be replaced.
+RUN_FILE_PATTERNS = (
+    RUN_CONFIG_FILE, FINISHED_FILE, "config.json", "generation_config.json", "*.safetensors", "*.bin", "adapter_*",
+    "tokenizer*", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "*processor*",
+    "chat_template*", "training_args.bin", "eval-*.json", "preference_samples.json",
+)  # fmt: skip
+# What a start leaves before its first checkpoint: run_config.json, tensorboard's runs/, --mode dpo's drawn samples,
+# and monitor_training.py's monitor/. A folder holding only these blocks nothing.
+START_LEFTOVERS = (RUN_CONFIG_FILE, "runs", "monitor", "preference_samples.json")
 
 
 def newest_complete_checkpoint(output_dir: Path) -> Path | None:
@@ -68,34 +57,78 @@ def find_resume_checkpoint(output_dir: str, no_resume: bool) -> str | None:
     return str(checkpoint) if checkpoint else None
 
 
-def check_resume(config: RunConfig) -> None:
-    """Refuse to resume a folder that holds another run, or one whose run_config.json cannot be read."""
-    output_dir = Path(config.output_dir)
-    check_output_folder(Path(config.output_dir), "--output-dir")
-    if config.no_resume:
+def check_output_dir(config: RunConfig) -> None:
+    """Refuse, before anything slow, an output folder whose files this run would lose or that would lose a run.
+
+    The folder may be new or empty, hold this run (same settings, see trainers/run_record.py), or hold a start
+    that failed before its first checkpoint. Another run is refused, and so is --no-resume over any run unless
+    --overwrite says to discard it; a folder of files main.py did not write needs --overwrite too. An input (the
+    model, the dataset, the preference data, the config file) is never the folder nor one of the files main.py
+    writes or rotates in it.
+    """
+    output_dir = check_output_folder(config.output_dir, "--output-dir")
+    _check_inputs_survive(config, output_dir)
+    if config.mode == "eval" or not output_dir.is_dir():
         return
-    recorded_path = output_dir / RUN_CONFIG_FILE
-    if not recorded_path.exists():
-        if newest_complete_checkpoint(output_dir) is None:
-            return  # a new run, or a folder of other files the trainer leaves alone
+    entries = [child.name for child in output_dir.iterdir() if not child.name.startswith(".")]
+    checkpoint = newest_complete_checkpoint(output_dir)
+    holds_run = checkpoint is not None or (output_dir / FINISHED_FILE).exists()
+    if not holds_run:
+        foreign = [name for name in entries if name not in START_LEFTOVERS and not CHECKPOINT_NAME.match(name)]
+        if foreign and not config.overwrite:
+            shown = ", ".join(sorted(foreign)[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise UserError(
+                f"--output-dir {config.output_dir} holds files main.py did not write ({shown}); use another "
+                "--output-dir, or pass --overwrite to write into it"
+            )
+        return  # new, or a start that failed before its first checkpoint: nothing to resume or to lose
+    if config.no_resume:
+        if not config.overwrite:
+            what = checkpoint.name if checkpoint is not None else FINISHED_FILE
+            raise UserError(
+                f"{output_dir} holds a run ({what}); --no-resume would discard it: add --overwrite to do so, or "
+                "use another --output-dir"
+            )
+        return
+    if not (output_dir / RUN_CONFIG_FILE).exists():
         raise UserError(
             f"{output_dir} holds checkpoints but no {RUN_CONFIG_FILE}, so it cannot be checked to be this run; "
-            "use another --output-dir, or --no-resume to start over"
+            "use another --output-dir, or --no-resume --overwrite to discard them"
         )
-    recorded = read_json(recorded_path, "run configuration")
-    if not isinstance(recorded, dict):
-        raise UserError(f"{recorded_path}: not a run configuration (expected a JSON object)")
-    current = config.as_dict()
-    differing = [
-        f"{name} {_shown(recorded.get(name))} -> {_shown(current[name])}"
-        for name in IDENTITY_SETTINGS
-        if _comparable(recorded.get(name)) != _comparable(current[name])
-    ]
+    differing = differences_from_recorded(config, read_run_record(output_dir))
     if differing:
         raise UserError(
-            f"{output_dir} holds another run ({', '.join(differing)}); "
-            "use another --output-dir, or --no-resume to start over there"
+            f"{output_dir} holds another run ({', '.join(differing)}); resume it with its settings, use another "
+            "--output-dir, or --no-resume --overwrite to discard it"
         )
+
+
+def _check_inputs_survive(config: RunConfig, output_dir: Path) -> None:
+    inputs = (config.model, config.dataset_path, config.preference_data, config.config_file)
+    for given in (value for value in inputs if value and Path(value).exists()):
+        source = output_path(given)
+        inside = source.relative_to(output_dir).parts if source.is_relative_to(output_dir) else None
+        if source == output_dir or (inside and _written_by_main(inside)):
+            raise UserError(
+                f"--output-dir {config.output_dir} would replace the input {given}; write the run to another folder"
+            )
+
+
+def _written_by_main(parts: tuple[str, ...]) -> bool:
+    if CHECKPOINT_NAME.match(parts[0]):
+        return True  # rotated away by --save-total-limit
+    return len(parts) == 1 and any(fnmatch.fnmatch(parts[0], pattern) for pattern in RUN_FILE_PATTERNS)
+
+
+def discard_previous_run(output_dir: str) -> None:
+    """--no-resume --overwrite: remove the old run's checkpoints and records, once the new run has started (its
+    model is loaded), so a later resume never picks an old checkpoint up as this run's."""
+    folder = Path(output_dir)
+    for child in folder.iterdir() if folder.is_dir() else ():
+        if CHECKPOINT_NAME.match(child.name) and child.is_dir():
+            shutil.rmtree(child)
+    for name in (FINISHED_FILE, RUN_CONFIG_FILE):
+        (folder / name).unlink(missing_ok=True)
 
 
 def finished_step(output_dir: str) -> int | None:
@@ -130,16 +163,3 @@ def mark_finished(output_dir: str, global_step: int) -> None:
 def clear_finished(output_dir: str) -> None:
     """A run that trains again is unfinished until it saves its final model."""
     (Path(output_dir) / FINISHED_FILE).unlink(missing_ok=True)
-
-
-def _comparable(value: Any) -> Any:
-    # run_config.json stores tuples as lists and may store ints where floats are meant (0 vs 0.0).
-    if isinstance(value, tuple | list):
-        return [_comparable(item) for item in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _shown(value: Any) -> str:
-    return "unset" if value is None else str(value)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import netrc
 import os
-from pathlib import Path
 
 import torch
 
-from rlvr.files import write_json_atomically
 from trainers.config import RunConfig
 from trainers.generation_speed import grpo_generation_fields
 from trainers.geometry import BatchGeometry, num_processes
 from trainers.micro_batch import CPU_MICRO_BATCH
-from trainers.resume import RUN_CONFIG_FILE
 
 WANDB_PROJECT = "chartrl-nsr"
 
@@ -22,11 +19,6 @@ def run_name_for(config: RunConfig) -> str:
     """{mode}-{model}-{dataset}-{size}-{seed}, size being the subset size or 'full'."""
     size = str(config.subset_size) if config.subset_size else "full"
     return f"{config.mode}-{config.model_tag}-{config.dataset_name}-{size}-{config.seed}"
-
-
-def write_run_config(config: RunConfig) -> None:
-    """Record the run's configuration beside its checkpoints; monitor_training.py reads the mode from it."""
-    write_json_atomically(Path(config.output_dir) / RUN_CONFIG_FILE, config.as_dict())
 
 
 def is_main_process() -> bool:

@@ -127,6 +127,8 @@ def _dataset_image_path(value: Any, search_dirs: Sequence[Path], where: str) -> 
     try:
         with PILImage.open(path) as image:
             image.verify()  # reads the header and structure, not every pixel: cheap enough for every row
+    except PILImage.DecompressionBombError as error:
+        raise UserError(f"{where}: {path} is too large to be read as an image ({error})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise UserError(f"{where}: {path} is not a readable image ({error})") from None
     return path
@@ -136,7 +138,9 @@ def _open_image(source: Path | io.BytesIO, where: str) -> PILImage.Image:
     try:
         with PILImage.open(source) as image:
             return image.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
+    except PILImage.DecompressionBombError as error:
+        raise UserError(f"{where}: the image is too large to be read ({error})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise UserError(f"{where}: cannot read the image ({error})") from None
 
 

@@ -3,7 +3,6 @@ merged into its base model, with the right processor."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import torch
 
 from rlvr.errors import UserError
+from rlvr.models.names import adapter_base_name
 from rlvr.models.registry import ResolvedModel, load_model, load_processor, resolve_model
 
 
@@ -26,7 +26,7 @@ def load_checkpoint(checkpoint: str, device: torch.device) -> LoadedCheckpoint:
     resolved = resolve_model(checkpoint)
     adapter_config = Path(resolved.source) / "adapter_config.json"
     if adapter_config.is_file():
-        base = resolve_model(_adapter_base_name(adapter_config))
+        base = resolve_model(adapter_base_name(adapter_config))
         # A folder written by main.py also holds the processor; an adapter saved alone uses its base's.
         has_processor = (adapter_config.parent / "tokenizer_config.json").is_file()
         processor_source = resolved if has_processor else base
@@ -40,16 +40,6 @@ def load_checkpoint(checkpoint: str, device: torch.device) -> LoadedCheckpoint:
     model.to(device)
     model.eval()
     return LoadedCheckpoint(model, processor, adapter_base)
-
-
-def _adapter_base_name(adapter_config: Path) -> str:
-    try:
-        base = json.loads(adapter_config.read_text(encoding="utf-8")).get("base_model_name_or_path")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
-        raise UserError(f"{adapter_config}: cannot read the adapter config ({error})") from None
-    if not isinstance(base, str) or not base:
-        raise UserError(f"{adapter_config}: no base_model_name_or_path, so the adapter's base model is unknown")
-    return base
 
 
 def _like(source: ResolvedModel, base: ResolvedModel) -> ResolvedModel:

@@ -1,43 +1,32 @@
-"""Model names users type, and loading a model with its processor.
+"""Resolving a model name to a loadable source, and loading a model with its processor.
 
-``--vlm-name`` / ``--model`` accept a short name from ``MODEL_ALIASES``, ``tiny`` (vision-language) or
-``tiny-text`` (causal LM), a local folder, or any hub id (owner/name).
+``--vlm-name`` / ``--model`` accept a short name from ``MODEL_ALIASES`` (rlvr/models/names.py, which checks names
+without torch), ``tiny`` (vision-language) or ``tiny-text`` (causal LM), a local folder, or any hub id.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from rlvr.errors import UserError
-from rlvr.models.tiny import (
+from rlvr.models.names import (
+    MODEL_ALIASES,
     TINY_ARITH_NAME,
     TINY_TEXT_NAME,
     TINY_VL_NAME,
-    tiny_arith_model_path,
-    tiny_text_model_path,
-    tiny_vl_model_path,
+    VISION_LANGUAGE_MODEL_TYPES,
+    folder_reads_images,
+    is_hub_id,
+    unknown_model,
 )
 
-MODEL_ALIASES = {
-    # The original chart script's names.
-    "qwen2-5-3b": "Qwen/Qwen2.5-VL-3B-Instruct",
-    "qwen2-5-7b": "Qwen/Qwen2.5-VL-7B-Instruct",
-    "qwen-2b": "Qwen/Qwen2-VL-2B-Instruct",
-    "qwen-7b": "Qwen/Qwen2-VL-7B-Instruct",
-    "qwen2-2b-base": "Qwen/Qwen2-VL-2B",
-    # The paper's text models.
-    "qwen2.5-math-7b": "Qwen/Qwen2.5-Math-7B",
-    "qwen3-4b": "Qwen/Qwen3-4B",
-}
+if TYPE_CHECKING:
+    import torch
 
 # Pixel budget of the original script for real models: min = max = 320 * 28 * 28.
 REAL_MODEL_PIXELS = 320 * 28 * 28
-
-VISION_LANGUAGE_MODEL_TYPES = ("qwen2_5_vl", "qwen2_vl", "qwen3_vl")
 
 
 @dataclass(frozen=True)
@@ -52,6 +41,8 @@ class ResolvedModel:
 
 def resolve_model(name: str) -> ResolvedModel:
     """Map a user-given model name to a loadable source. Builds the tiny models on first use."""
+    from rlvr.models.tiny import tiny_arith_model_path, tiny_text_model_path, tiny_vl_model_path
+
     if name == TINY_VL_NAME:
         return ResolvedModel(name, str(tiny_vl_model_path()), True, True)
     if name == TINY_TEXT_NAME:
@@ -61,25 +52,10 @@ def resolve_model(name: str) -> ResolvedModel:
     source = MODEL_ALIASES.get(name, name)
     local = Path(source)
     if local.is_dir():
-        return ResolvedModel(name, str(local), _folder_is_vision_language(local), False)
-    if local.exists() or source.startswith((".", "/")) or source.count("/") != 1:
-        raise UserError(
-            f"model {name!r} is neither a short name ({', '.join([TINY_VL_NAME, TINY_TEXT_NAME, *MODEL_ALIASES])}), "
-            "a model folder, nor a hub id of the form owner/name"
-        )
+        return ResolvedModel(name, str(local), folder_reads_images(local) is True, False)
+    if not is_hub_id(source):
+        raise unknown_model(name)
     return ResolvedModel(name, source, _hub_model_is_vision_language(source), False)
-
-
-def _folder_is_vision_language(folder: Path) -> bool:
-    config_path = folder / "config.json"
-    if not config_path.exists():
-        adapter_config = folder / "adapter_config.json"
-        if adapter_config.exists():
-            base = json.loads(adapter_config.read_text()).get("base_model_name_or_path", "")
-            return resolve_model(base).is_vision_language
-        raise UserError(f"model folder {folder} has no config.json")
-    config = json.loads(config_path.read_text())
-    return config.get("model_type") in VISION_LANGUAGE_MODEL_TYPES
 
 
 def _hub_model_is_vision_language(hub_id: str) -> bool:
@@ -94,6 +70,8 @@ def _hub_model_is_vision_language(hub_id: str) -> bool:
 
 def training_dtype() -> torch.dtype:
     """bf16 where the GPU has it, fp16 where it does not (T4), fp32 on CPU."""
+    import torch
+
     if not torch.cuda.is_available():
         return torch.float32
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -104,7 +82,9 @@ def load_processor(model: ResolvedModel):
     from transformers import AutoProcessor, AutoTokenizer
 
     if model.is_vision_language:
-        pixels = {} if model.is_tiny else {"min_pixels": REAL_MODEL_PIXELS, "max_pixels": REAL_MODEL_PIXELS}
+        # As a size, not min_pixels/max_pixels: those are kept as call arguments and warn on every rollout.
+        budget = {"shortest_edge": REAL_MODEL_PIXELS, "longest_edge": REAL_MODEL_PIXELS}
+        pixels = {} if model.is_tiny else {"size": budget}
         processor = AutoProcessor.from_pretrained(model.source, padding_side="left", **pixels)
         processor.tokenizer.padding_side = "left"
         return processor

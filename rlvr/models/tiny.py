@@ -22,9 +22,6 @@ from pathlib import Path
 
 import torch
 
-TINY_VL_NAME = "tiny"
-TINY_TEXT_NAME = "tiny-text"
-
 # Qwen's own special tokens, in Qwen's order, so the ids keep their relative layout.
 QWEN_SPECIAL_TOKENS = [
     "<|endoftext|>",
@@ -264,7 +261,6 @@ def tiny_text_model_path() -> Path:
 # (TRL's GRPOTrainer and SFTTrainer, ``apply_chat_template``), the prompt the model sees is the bare problem
 # ``12+34*5=``, and a supervised completion ends in ``<eos>`` so the model learns to stop.
 
-TINY_ARITH_NAME = "tiny-arith"
 
 ALPHABET = "0123456789+-*="
 PAD_TOKEN, EOS_TOKEN, UNK_TOKEN = "<pad>", "<eos>", "<unk>"

@@ -1,0 +1,322 @@
+"""Parsing main.py's options: argparse for the command line, and a ``--config FILE`` YAML turned into the same
+flags, so its values meet the same type, choice and range checks (the command line wins where both set an
+option). The result is a resolved ``RunConfig`` (trainers/config.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlvr.cli import finish_parser
+from rlvr.errors import UserError
+from rlvr.methods import SPLIT_ON_CHOICES
+from trainers.config import (
+    CHOSEN_FROM_CHOICES,
+    DEFAULT_LOGGING_STEPS,
+    DEFAULTS,
+    MODES,
+    REPORT_TO_CHOICES,
+    TASKS,
+    VLLM_MODES,
+    RunConfig,
+    resolve,
+)
+
+
+def build_parser(source: str = "") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Train or evaluate a (vision-)language model with GRPO, PSR, NSR, W-REINFORCE, DPO or SFT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    d = DEFAULTS
+    parser.add_argument("--config", help="YAML file of these options (dashes or underscores); the command line wins")
+    run = parser.add_argument_group("what to run")
+    run.add_argument("--mode", choices=MODES, default=d.mode)
+    run.add_argument("--task", choices=TASKS, default=d.task)
+    run.add_argument(
+        "--vlm-name",
+        "--model",
+        dest="model",
+        default=d.model,
+        help="short name, tiny, tiny-text, a hub id or a folder",
+    )
+    run.add_argument("--dataset-name", default=d.dataset_name, help="dataset name; the task's embedded one if omitted")
+    run.add_argument(
+        "--dataset-path", default=d.dataset_path, help="local copy: save_to_disk folder, parquet, json(l)"
+    )
+    run.add_argument("--split", default=d.split, help="dataset split; train, or test for --mode eval, when omitted")
+    run.add_argument(
+        "--prompt-style", default=d.prompt_style, help="prompt template (chart: structured, think, direct)"
+    )
+    run.add_argument("--seed", type=int, default=d.seed)
+    run.add_argument("--subset-size", type=int, default=d.subset_size, help="seeded random subset of this many rows")
+    run.add_argument(
+        "--allow-outside-images",
+        action="store_true",
+        default=d.allow_outside_images,
+        help="let a local dataset's image paths point outside its folder",
+    )
+
+    objective = parser.add_argument_group("objective")
+    objective.add_argument(
+        "--lambda-psr", type=float, default=d.lambda_psr, help="weight of correct samples in W-REINFORCE"
+    )
+    objective.add_argument(
+        "--reward-threshold",
+        type=float,
+        default=d.reward_threshold,
+        help="a sample is correct when its verifiable reward is at least this",
+    )
+    objective.add_argument(
+        "--split-on",
+        choices=SPLIT_ON_CHOICES,
+        default=d.split_on,
+        help="correctness from the verifiable reward, or from the weighted total reward",
+    )
+    objective.add_argument("--reward-funcs", nargs="+", default=d.reward_funcs, help="subset of the task's rewards")
+    objective.add_argument("--reward-weights", nargs="+", type=float, default=d.reward_weights)
+    objective.add_argument(
+        "--beta",
+        type=float,
+        default=d.beta,
+        help="KL coefficient (paper: 0 for PSR/NSR/W-REINFORCE); for --mode dpo DPO's beta (e.g. 0.1)",
+    )
+    objective.add_argument("--entropy-coef", type=float, default=d.entropy_coef, help="entropy bonus (paper: 0.001)")
+    objective.add_argument(
+        "--loss-type", default=d.loss_type, help="TRL loss type; decomposed modes need dapo or bnpo"
+    )
+    objective.add_argument("--epsilon", type=float, default=d.epsilon, help="clip range of the surrogate")
+    objective.add_argument(
+        "--shuffle-rewards",
+        action="store_true",
+        default=d.shuffle_rewards,
+        help="control run: permute the rewards within each rollout, so they no longer belong to their samples",
+    )
+
+    sampling = parser.add_argument_group("sampling")
+    sampling.add_argument("--num-generations", type=int, default=d.num_generations, help="samples per prompt")
+    sampling.add_argument("--max-completion-length", type=int, default=d.max_completion_length)
+    sampling.add_argument("--temperature", type=float, default=d.temperature)
+    sampling.add_argument("--num-iterations", type=int, default=d.num_iterations, help="passes over each rollout")
+    sampling.add_argument("--use-vllm", action=argparse.BooleanOptionalAction, default=d.use_vllm)
+    sampling.add_argument("--vllm-mode", choices=VLLM_MODES, default=d.vllm_mode, help="where vLLM runs")
+    sampling.add_argument(
+        "--vllm-gpu-memory-utilization",
+        type=float,
+        default=d.vllm_gpu_memory_utilization,
+        help="colocate: share of each GPU's memory for vLLM",
+    )
+    sampling.add_argument(
+        "--vllm-tensor-parallel-size", type=int, default=d.vllm_tensor_parallel_size, help="colocate: GPUs per engine"
+    )
+    sampling.add_argument(
+        "--vllm-server-base-url", default=d.vllm_server_base_url, help="server: e.g. http://10.0.0.5:8000"
+    )
+    sampling.add_argument(
+        "--vllm-importance-sampling-correction",
+        action=argparse.BooleanOptionalAction,
+        default=d.vllm_importance_sampling_correction,
+        help="TRL's reweighting of the loss for vLLM/trainer mismatch (the official code has none)",
+    )
+    sampling.add_argument(
+        "--static-cache",
+        action=argparse.BooleanOptionalAction,
+        default=d.static_cache,
+        help="transformers generation: preallocated KV cache for prompt + completion",
+    )
+    sampling.add_argument(
+        "--compile-generation",
+        action=argparse.BooleanOptionalAction,
+        default=d.compile_generation,
+        help="transformers generation: torch.compile the decode step (implies --static-cache)",
+    )
+
+    geometry = parser.add_argument_group(
+        "batch geometry", "the paper's words (prompts per rollout and per update), or TRL's per-device knobs"
+    )
+    geometry.add_argument(
+        "--rollout-prompts",
+        type=int,
+        default=d.rollout_prompts,
+        help="prompts per rollout, all processes (paper 1024)",
+    )
+    geometry.add_argument(
+        "--update-prompts", type=int, default=d.update_prompts, help="prompts per optimizer update (paper 256)"
+    )
+    geometry.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="completions per device per micro-step; when omitted, from GPU memory with --update-prompts, else 2",
+    )
+    geometry.add_argument("--gradient-accumulation-steps", type=int, default=d.gradient_accumulation_steps)
+    geometry.add_argument("--steps-per-generation", type=int, default=d.steps_per_generation)
+    geometry.add_argument(
+        "--fixed-updates-per-rollout",
+        action="store_true",
+        default=d.fixed_updates_per_rollout,
+        help="psr/nsr: every rollout takes all its update slots, as before (the paper takes ceil(kept / update))",
+    )
+
+    dpo = parser.add_argument_group("dpo", "DPO on verifiable pairs: chosen from correct samples, rejected from wrong")
+    dpo.add_argument(
+        "--preference-data",
+        default=d.preference_data,
+        help="samples file of generate_samples.py; without it main.py draws --num-generations samples per problem",
+    )
+    dpo.add_argument(
+        "--pairs-per-problem", type=int, default=d.pairs_per_problem, help="distinct pairs per problem at most"
+    )
+    dpo.add_argument(
+        "--chosen-from",
+        choices=CHOSEN_FROM_CHOICES,
+        default=d.chosen_from,
+        help="chosen: correct samples, the task's reference answer, or both (reference when none is correct)",
+    )
+
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    optim.add_argument("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay (paper 0.01)")
+    optim.add_argument("--lr-scheduler-type", default=d.lr_scheduler_type)
+    optim.add_argument(
+        "--warmup", type=float, default=d.warmup, help="warm-up: a number of steps, or a fraction of all steps below 1"
+    )
+    optim.add_argument("--num-epochs", type=float, default=d.num_epochs)
+    optim.add_argument(
+        "--max-steps", type=int, default=d.max_steps, help="stop after this many steps (-1: use epochs)"
+    )
+    optim.add_argument(
+        "--disable-gradient-checkpointing", action="store_true", default=d.disable_gradient_checkpointing
+    )
+    optim.add_argument("--lora", action=argparse.BooleanOptionalAction, default=d.lora)
+    optim.add_argument("--lora-rank", type=int, default=d.lora_rank)
+    optim.add_argument("--lora-alpha", type=int, default=d.lora_alpha)
+    optim.add_argument("--lora-dropout", type=float, default=d.lora_dropout)
+
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--output",
+        "--output-dir",
+        dest="output_dir",
+        default=d.output_dir,
+        help="grpo-start-ckpts/{model}-{task}-{dataset}-{mode}-{seed} when omitted",
+    )
+    output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default=d.report_to)
+    output.add_argument("--save-steps", type=int, default=d.save_steps)
+    output.add_argument("--save-total-limit", type=int, default=d.save_total_limit)
+    output.add_argument(
+        "--logging-steps",
+        type=int,
+        default=d.logging_steps,
+        help=f"log every this many steps; {DEFAULT_LOGGING_STEPS}, or max-steps / 5 for shorter runs, when omitted",
+    )
+    output.add_argument("--no-resume", action="store_true", default=d.no_resume, help="start over instead of resuming")
+    output.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=d.overwrite,
+        help="with --no-resume: discard the run in --output-dir; also: write into a folder main.py did not make",
+    )
+    output.add_argument(
+        "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
+    )
+    return finish_parser(parser, error_prefix=source)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def parse_run_config(argv: list[str] | None = None) -> RunConfig:
+    """The run's configuration from ``argv`` (and the YAML file it names), checked and resolved."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    config_path = parser.parse_known_args(argv)[0].config
+    yaml_flags = _yaml_as_flags(parser, config_path) if config_path else []
+    if yaml_flags:
+        # The file's values alone first, so an error in them names the file.
+        build_parser(source=f"config file {config_path}: ").parse_args(yaml_flags)
+    values = vars(parser.parse_args(yaml_flags + argv))
+    values.pop("config")
+    for name in ("reward_funcs", "reward_weights"):
+        if values[name] is not None:
+            values[name] = tuple(values[name])
+    try:
+        config = RunConfig(**values, config_file=config_path)
+    except UserError as error:
+        message = f"config file {config_path}: {error}" if _from_file(error, yaml_flags, argv) else str(error)
+        raise UserError(message) from None
+    return resolve(config)
+
+
+def _from_file(error: UserError, yaml_flags: list[str], argv: list[str]) -> bool:
+    """Whether the flag an error names was set by the YAML file and not overridden on the command line."""
+    flag = str(error).split(" ", 1)[0]
+
+    def sets(flags: list[str]) -> bool:
+        return any(item == flag or item.startswith(flag + "=") for item in flags)
+
+    return sets(yaml_flags) and not sets(argv)
+
+
+def _yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> list[str]:
+    """The YAML mapping as command-line flags, so its values meet the very checks typed flags meet."""
+    config_path = Path(path)
+    if config_path.is_dir():
+        raise UserError(f"config file {path} is a folder, not a YAML file")
+    if not config_path.is_file():
+        raise UserError(f"config file {path} does not exist")
+    try:
+        values = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"config file {path} is not valid YAML: {first_line}") from None
+    if not isinstance(values, dict):
+        raise UserError(f"config file {path} must hold a mapping of option names to values")
+    actions = {action.dest: action for action in parser._actions if action.option_strings}
+    flags: list[str] = []
+    for key, value in values.items():
+        dest = str(key).lstrip("-").replace("-", "_")
+        dest = "model" if dest == "vlm_name" else dest
+        action = actions.get(dest)
+        if action is None or dest in ("config", "help"):
+            raise UserError(f"config file {path}: unknown option {key!r}")
+        flags += _flags_for(action, value, f"config file {path}: {key}")
+    return flags
+
+
+def _flags_for(action: argparse.Action, value: Any, where: str) -> list[str]:
+    flag = action.option_strings[0]
+    if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
+        if not isinstance(value, bool):
+            raise UserError(f"{where} must be true or false, got {value!r}")
+        if isinstance(action, argparse._StoreTrueAction):
+            return [flag] if value else []
+        return [flag if value else "--no-" + flag.removeprefix("--")]
+    if value is None:
+        return []
+    if action.nargs == "+":
+        items = value if isinstance(value, list) else [value]
+        if not items or any(isinstance(item, list | dict) or item is None for item in items):
+            raise UserError(f"{where} must be a value or a list of values, got {value!r}")
+        for item in items:
+            # argparse would read an item such as "--no-resume" as a flag of its own, not as a value.
+            if isinstance(item, str) and item.startswith("-") and not _is_number(item):
+                raise UserError(f"{where}: the item {item!r} starts with '-', which would make it a flag; remove it")
+        return [flag, *map(str, items)]
+    if isinstance(value, list | dict):
+        raise UserError(f"{where} takes one value, got {type(value).__name__} {value!r}"[:200])
+    return [f"{flag}={value}"]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

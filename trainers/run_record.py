@@ -1,0 +1,119 @@
+"""run_config.json: what a run was trained with, kept beside its checkpoints.
+
+The top level is the configuration the run started with (a ``RunConfig`` written out), never rewritten while the
+run goes on; ``segments`` lists each start and resume: when, from which checkpoint, and the settings that changed
+from the start (only those in SAFE_TO_CHANGE may). One model is then never recorded as trained under one
+setting when part of it was trained under another.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rlvr.errors import UserError
+from rlvr.files import read_json, write_json_atomically
+from trainers.config import DEFAULTS, RunConfig
+
+RUN_CONFIG_FILE = "run_config.json"
+
+# Settings a resumed run may change: when it logs, saves and stops, where its numbers are reported, and how the
+# work is placed on the hardware. Every other RunConfig field changes what is trained, and resuming under another
+# value is refused (trainers/resume.py); docs/training.md lists these.
+SAFE_TO_CHANGE = (
+    "output_dir",  # the same folder, spelt another way
+    "config_file",
+    "no_resume",
+    "overwrite",
+    "report_to",
+    "logging_steps",
+    "save_steps",
+    "save_total_limit",
+    "max_steps",  # upwards only (see differences_from_recorded)
+    "num_epochs",
+    "max_eval_samples",
+    "disable_gradient_checkpointing",  # memory against time; the same gradients
+    "allow_outside_images",  # the same rows either way, or a refusal
+    "use_vllm",
+    "vllm_mode",
+    "vllm_gpu_memory_utilization",
+    "vllm_tensor_parallel_size",
+    "vllm_server_base_url",
+    "static_cache",  # how generation is computed, not what is trained
+    "compile_generation",
+)
+
+
+def read_run_record(output_dir: Path) -> dict[str, Any]:
+    """The run_config.json of ``output_dir`` as a dict; UserError when it is unreadable or no JSON object."""
+    path = output_dir / RUN_CONFIG_FILE
+    recorded = read_json(path, "run configuration")
+    if not isinstance(recorded, dict):
+        raise UserError(f"{path}: not a run configuration (expected a JSON object)")
+    return recorded
+
+
+def latest_settings(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The settings the run was last trained with: the start's, updated by each segment's changes."""
+    settings = {name: value for name, value in recorded.items() if name != "segments"}
+    segments = recorded.get("segments")
+    for segment in segments if isinstance(segments, list) else []:
+        changes = segment.get("changed") if isinstance(segment, dict) else None
+        if isinstance(changes, dict):
+            settings.update(changes)
+    return settings
+
+
+def differences_from_recorded(config: RunConfig, recorded: dict[str, Any]) -> list[str]:
+    """'name old -> new' for each setting that resuming under ``config`` would change and must not."""
+    latest, current = latest_settings(recorded), config.as_dict()
+    differing = []
+    for name, value in current.items():
+        old = latest.get(name, getattr(DEFAULTS, name))  # a field newer than the file held its default
+        # With --update-prompts the update is fixed by the prompts; the micro-batch only says how it fits in memory.
+        memory_only = name == "batch_size" and current["update_prompts"] is not None
+        if name in SAFE_TO_CHANGE or memory_only:
+            if name == "max_steps" and _lowered(old, value):
+                differing.append(f"max_steps {old} -> {value} (it may only be raised)")
+            continue
+        if _comparable(old) != _comparable(value):
+            differing.append(f"{name} {_shown(old)} -> {_shown(value)}")
+    return differing
+
+
+def write_run_record(config: RunConfig, resumed_from: str | None) -> None:
+    """Start run_config.json, or add a segment to it when resuming ``resumed_from``."""
+    path = Path(config.output_dir) / RUN_CONFIG_FILE
+    segment: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "resumed_from": None}
+    if resumed_from is None or not path.exists():
+        write_json_atomically(path, {**config.as_dict(), "segments": [{**segment, "changed": {}}]})
+        return
+    recorded = read_run_record(Path(config.output_dir))
+    segments = recorded.get("segments")
+    # A file written before segments were kept records one segment: the start.
+    segments = segments if isinstance(segments, list) else [{"started": None, "resumed_from": None, "changed": {}}]
+    start, current = {key: value for key, value in recorded.items() if key != "segments"}, config.as_dict()
+    changed = {
+        name: current[name] for name in SAFE_TO_CHANGE if _comparable(start.get(name)) != _comparable(current[name])
+    }
+    segment.update(resumed_from=resumed_from, changed=changed)
+    write_json_atomically(path, {**start, "segments": [*segments, segment]})
+
+
+def _lowered(old: Any, new: Any) -> bool:
+    numbers = all(isinstance(value, int) and not isinstance(value, bool) for value in (old, new))
+    return numbers and old != -1 and new != -1 and new < old
+
+
+def _comparable(value: Any) -> Any:
+    # run_config.json stores tuples as lists and may store ints where floats are meant (0 vs 0.0).
+    if isinstance(value, tuple | list):
+        return [_comparable(item) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else str(value)
