@@ -3,6 +3,9 @@ evaluation/pass_at_k.py reads.
 
     python generate_samples.py --checkpoint-path runs/nsr --num-samples 256 --output-path samples_nsr.json
 
+An output path ending in .jsonl writes a counts file instead (evaluation/counts_file.py): per problem only how many
+samples were right, which is all pass_at_k.py needs and what scales to 100,000 problems.
+
 Reads top to bottom: parse, check, look for a run to resume, load data and model, sample problem by problem,
 write. Each finished problem is saved at once to <output-path>.partial.jsonl; the same command after a kill goes
 on from there (see evaluation/sampling.py).
@@ -66,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="output_path",
         type=Path,
         default=Path("samples.json"),
-        help="samples JSON file to write",
+        help="samples JSON file to write; a name ending in .jsonl writes a counts file without the samples",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     parser.add_argument(
@@ -192,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_arguments(args)
     filter_known_warnings()
     from evaluation.batching import shard_indices
+    from evaluation.counts_file import is_counts_path, write_counts_file
     from evaluation.samples_file import write_samples_file
     from evaluation.sampling import ProgressWriter, progress_path_for, read_progress
     from rlvr.data.local import allow_outside_images
@@ -236,7 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Write the samples file, then drop the progress file it replaces
     problems = [done[index] for index in owned]
-    write_samples_file(output_path, settings, problems)
+    write_file = write_counts_file if is_counts_path(output_path) else write_samples_file
+    write_file(output_path, settings, problems)
     progress_path.unlink(missing_ok=True)
     correct = sum(problem["num_correct"] for problem in problems)
     total = sum(problem["num_total"] for problem in problems)

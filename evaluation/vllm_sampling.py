@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.samples_file import problem_record
-from evaluation.sampling import ProgressWriter, SamplingSettings, problem_seed
+from evaluation.sampling import ProgressWriter, SamplingSettings, problem_record, problem_seed
 from rlvr.tasks.base import Task
 
 # Problems per llm.generate call: enough for vLLM to fill the GPU, few enough that progress is saved often.

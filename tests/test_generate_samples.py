@@ -19,11 +19,12 @@ import torch
 
 import generate_samples
 from evaluation.pass_at_k import main as pass_at_k_main
-from evaluation.samples_file import problem_record, read_samples_file
+from evaluation.samples_file import read_samples_file
 from evaluation.sampling import (
     ProgressWriter,
     SamplingSettings,
     draw_samples,
+    problem_record,
     progress_path_for,
     read_progress,
 )
