@@ -5,8 +5,10 @@ micro-steps; each slot ends in one optimizer update. The official code (RLVR-Dec
 dropped samples from the rollout and makes ceil(kept / update size) updates. Here each process puts its kept
 samples first, in micro-batches of its per-device batch size, and every process runs the same number of
 micro-batches: the largest number any process needs (ZeRO-3 gathers parameters inside every forward, so a
-process that ran fewer forwards than the others would hang them). A process with fewer kept samples fills its
-last micro-batches with dropped samples at zero weight.
+process that ran fewer forwards than the others would hang them). A micro-batch holds kept samples only, so the
+last one may be smaller than the others; only a micro-step for which a process has no kept sample left (another
+process needs it) gets one dropped sample at zero weight, the least that still runs the forward. On one process,
+or when every process needs as many micro-batches, no dropped sample is ever forwarded.
 
 Active micro-steps fill whole slots from the first; a last, partial slot runs its *final* micro-steps, because the
 final micro-step of a slot is where data-parallel gradients synchronise and the optimizer (or DeepSpeed) steps.
@@ -16,10 +18,24 @@ The remaining slots run nothing: no forward, no backward, no optimizer or schedu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+# What a scored batch passes to the model besides the token ids (images of a vision-language model).
+MODEL_INPUT_KEYS = (
+    "pixel_values",
+    "image_grid_thw",
+    "num_images",
+    "pixel_attention_mask",
+    "spatial_shapes",
+    "num_tiles",
+    "image_sizes",
+    "token_type_ids",
+    "mm_token_type_ids",
+    "image_position_ids",
+)
 
 
 def micro_batches_needed(kept: int, batch_size: int) -> int:
@@ -58,6 +74,27 @@ def kept_first_order(keep: torch.Tensor, generator: torch.Generator | None = Non
     return torch.cat([kept, dropped])
 
 
+def micro_batch_rows(order: torch.Tensor, kept: int, batch_size: int, micro_batches: int) -> list[torch.Tensor]:
+    """The rows of each micro-batch, from ``order`` (kept rows first, as ``kept_first_order`` gives).
+
+    Up to ``batch_size`` kept rows each; a micro-batch with no kept row left holds the first dropped row alone
+    (a zero-weight padding row, so this process still runs the forward the other processes run).
+
+    >>> [rows.tolist() for rows in micro_batch_rows(torch.arange(8), kept=5, batch_size=2, micro_batches=4)]
+    [[0, 1], [2, 3], [4], [5]]
+    """
+    rows = []
+    for index in range(micro_batches):
+        start = index * batch_size
+        if start < kept:
+            rows.append(order[start : min(start + batch_size, kept)])
+        elif kept < len(order):
+            rows.append(order[kept : kept + 1])
+        else:
+            raise ValueError(f"micro-batch {index} has neither a kept row nor a dropped row to pad with")
+    return rows
+
+
 def take_rows(batch: dict[str, Any], rows: torch.Tensor) -> dict[str, Any]:
     """The batch with only ``rows``, in that order; per-batch values (0-d tensors, None) are kept as they are."""
 
@@ -85,3 +122,18 @@ def place_in_slots(micro_batches: Sequence[dict[str, Any]], layout: Sequence[boo
         raise ValueError(f"{len(micro_batches)} micro-batches for {sum(layout)} active micro-steps")
     remaining = iter(micro_batches)
     return [next(remaining) if active else None for active in layout]
+
+
+class SkipsIdleUpdates:
+    """A learning-rate scheduler, except that an idle update slot (``is_idle()`` true) does not advance it."""
+
+    def __init__(self, scheduler: Any, is_idle: Callable[[], bool]) -> None:
+        self.scheduler = scheduler
+        self.is_idle = is_idle
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        if not self.is_idle():
+            self.scheduler.step(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.scheduler, name)
