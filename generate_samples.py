@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=int,
         default=None,
-        help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU, 32 on CPU)",
+        help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU; n on CPU)",
     )
     parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
     parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i")
