@@ -11,7 +11,7 @@ A counts file is JSON Lines, chosen by the extension ``.jsonl``: a header line
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,21 +98,30 @@ def write_counts_file(path: Path, settings: RunSettings, problems: Sequence[Mapp
 
 def read_counts_file(path: Path) -> tuple[SampleCounts, dict[str, Any]]:
     """(counts, metadata) of a counts file, every line checked; UserError names the file and line."""
+    return _read_counts_file(path, _collect)
+
+
+def read_count_records(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(one checked record per problem, metadata) of a counts file, for merging shards."""
+    return _read_counts_file(path, list)
+
+
+def _read_counts_file(path: Path, gather: Callable[[Iterable[dict[str, Any]]], Sized]) -> tuple[Any, dict[str, Any]]:
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not a counts file")
+    if not path.is_file():
+        raise UserError(f"{path}: no such counts file")
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 -- closed below; the error is one line either way
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a counts file") from None
+        with open(path, encoding="utf-8") as handle:
+            metadata = _read_header(path, handle.readline())
+            problems = gather(_checked_lines(path, handle))
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text, so not a counts file") from None
     except OSError as error:
         raise UserError(f"{path}: cannot read the counts file ({error.strerror})") from None
-    with handle:
-        try:
-            metadata = _read_header(path, handle.readline())
-            counts = _collect(_checked_lines(path, handle))
-        except UnicodeDecodeError:
-            raise UserError(f"{path}: not UTF-8 text, so not a counts file") from None
-    if len(counts) == 0:
+    if len(problems) == 0:
         raise UserError(f"{path}: no problems in the file")
-    return counts, metadata
+    return problems, metadata
 
 
 def _read_header(path: Path, line: str) -> dict[str, Any]:

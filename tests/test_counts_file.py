@@ -105,5 +105,37 @@ def test_a_torn_line_and_a_missing_file_are_one_line(tmp_path):
     path.write_text(json.dumps(HEADER) + "\n" + '{"problem_id": 0, "num_co', encoding="utf-8")
     with pytest.raises(UserError, match="line 2 is not valid JSON"):
         load_counts(path)
-    with pytest.raises(UserError, match="cannot read the counts file"):
+    with pytest.raises(UserError, match="no such counts file"):
         load_counts(tmp_path / "absent.jsonl")
+
+
+def test_counts_shards_merge_into_the_counts_file_of_one_run(tmp_path, capsys):
+    from dataclasses import replace
+
+    from evaluation.merge_samples import main as merge_main
+    from evaluation.sampling import SamplingSettings
+
+    whole = SamplingSettings(
+        checkpoint="tiny", task="chart", dataset="synthetic", dataset_path=None, split="test", max_problems=6,
+        prompt_style="r1", num_samples=8, temperature=1.0, top_p=0.95, max_new_tokens=8, seed=2025,
+        reward_threshold=0.5,
+    )  # fmt: skip
+    problems = make_problems()
+    for index, part in enumerate((problems[:4], problems[4:])):
+        write_counts_file(tmp_path / f"shard{index}.jsonl", replace(whole, num_shards=2, shard_index=index), part)
+    write_counts_file(tmp_path / "whole.jsonl", whole, problems)
+    shards = [str(tmp_path / "shard1.jsonl"), str(tmp_path / "shard0.jsonl")]
+    assert merge_main([*shards, "--output-path", str(tmp_path / "merged.jsonl")]) == 0
+    merged, metadata = load_counts(tmp_path / "merged.jsonl")
+    expected, _ = load_counts(tmp_path / "whole.jsonl")
+    assert merged.num_correct.tolist() == expected.num_correct.tolist() and merged.labels == expected.labels
+    assert SamplingSettings.from_dict(metadata) == whole
+
+    write_samples_file(tmp_path / "shard1.json", replace(whole, num_shards=2, shard_index=1), problems[4:])
+    for arguments, message in [
+        ([*shards, "--output-path", str(tmp_path / "merged.json")], "merge into a counts file (.jsonl)"),
+        ([shards[1], str(tmp_path / "shard1.json"), "--output-path", str(tmp_path / "m.jsonl")], "not both"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            merge_main(arguments)
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
