@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 from trl import GRPOTrainer
+from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
@@ -251,9 +252,11 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         input_ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
         attention_mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
         model_inputs = {key: batch.get(key) for key in MODEL_INPUT_KEYS}
-        logps, _, _ = super()._get_per_token_logps_and_entropies(
-            self.model, input_ids, attention_mask, batch["completion_ids"].size(1), **model_inputs
-        )
+        # As TRL's own pass: checkpointing has nothing to save without gradients (and would warn under no_grad).
+        with disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+            logps, _, _ = super()._get_per_token_logps_and_entropies(
+                self.model, input_ids, attention_mask, batch["completion_ids"].size(1), **model_inputs
+            )
         return logps
 
     def _record_geometry(self, micro_batches: list[dict[str, Any] | None]) -> None:
