@@ -33,6 +33,7 @@ from rlvr.models.tiny import tiny_text_model_path
 from trainers.builders import objective_config
 from trainers.config import RunConfig
 from trainers.decomposed_trainer import DecomposedGRPOTrainer
+from trainers.rollout import micro_batch_sizes
 
 ROLLOUT_SIZE = 128
 GEOMETRY = {
@@ -43,6 +44,7 @@ GEOMETRY = {
     "max_completion_length": 24,
 }
 KEPT_COUNTS = (32, 64, 96, 43)  # fractions 0.25, 0.5, 0.75, and an odd count that fills no micro-batch evenly
+NEIGHBOUR_KEEPS_MORE = 16  # one micro-batch more: the padded case's neighbour process
 
 
 def exactly_correct(count: int) -> Callable[..., list[float]]:
@@ -61,7 +63,7 @@ class Case:
     label: str
     mode: str | None  # None: TRL's own GRPOTrainer
     correct: int
-    padded: bool = False  # as if another process needed one micro-step more than this one has kept samples for
+    padded: bool = False  # laid out as beside a process that keeps NEIGHBOUR_KEEPS_MORE samples more
 
     @property
     def kept(self) -> int:
@@ -96,20 +98,20 @@ class Clock(TrainerCallback):
         self.last_step_end = time.perf_counter()
 
 
-def pad_one_micro_step(trainer: DecomposedGRPOTrainer) -> None:
-    """Make every rollout lay out as on a process whose neighbour needs one micro-batch more: the process then
-    forwards one dropped sample at zero weight on that micro-step (trainers/rollout.py): what padding costs."""
+def pad_as_beside_a_process_keeping(more: int, trainer: DecomposedGRPOTrainer) -> None:
+    """Lay out every rollout as on a process whose neighbour keeps ``more`` samples more: this process then pads its
+    micro-batches with dropped samples at zero weight to the neighbour's sizes (trainers/rollout.py)."""
     compact = trainer._compact_rollout
 
-    def compact_as_if_another_process_needed_more(scored):
-        gather = trainer.accelerator.gather
-        trainer.accelerator.gather = lambda tensor: torch.cat([gather(tensor), gather(tensor) + 1])
+    def compact_beside_a_neighbour(scored):
+        gather = trainer.accelerator.gather  # the gather of the kept counts answers for two processes
+        trainer.accelerator.gather = lambda tensor: torch.cat([gather(tensor), gather(tensor) + more])
         try:
             return compact(scored)
         finally:
             trainer.accelerator.gather = gather
 
-    trainer._compact_rollout = compact_as_if_another_process_needed_more
+    trainer._compact_rollout = compact_beside_a_neighbour
 
 
 def run_once(case: Case, rollouts: int) -> tuple[float, float]:
@@ -139,7 +141,7 @@ def run_once(case: Case, rollouts: int) -> tuple[float, float]:
             objective = objective_config(RunConfig(mode=case.mode, model="tiny-text"), "accuracy_reward")
             trainer = DecomposedGRPOTrainer(**common, objective=objective)
         if case.padded:
-            pad_one_micro_step(trainer)
+            pad_as_beside_a_process_keeping(NEIGHBOUR_KEEPS_MORE, trainer)
         clock = Clock(trainer)
         trainer.add_callback(clock)
         trainer.train()
@@ -195,11 +197,13 @@ def main(argv: list[str] | None = None) -> None:
         )
     padded, unpadded = cases[-1], next(case for case in cases if case.mode == "psr" and case.kept == odd)
     extra = [with_pad - without for with_pad, without in zip(updates[padded], updates[unpadded], strict=True)]
+    padding = sum(micro_batch_sizes([odd, odd + NEIGHBOUR_KEEPS_MORE], GEOMETRY["per_device_train_batch_size"])) - odd
     print(
-        f"\nWhat padding costs: psr at {odd}/{ROLLOUT_SIZE} laid out as on a process whose neighbour needs one "
-        "micro-batch more, so that it forwards and back-propagates one dropped sample at zero weight on that "
-        f"micro-step: update part {spread(updates[padded])}, {spread(extra)} more per rollout than without "
-        f"({spread(ratios(extra, updates[grpo]), '')} of grpo's update part). On one process no sample is padded.\n"
+        f"\nWhat padding costs: psr at {odd}/{ROLLOUT_SIZE} laid out as on a process whose neighbour keeps "
+        f"{NEIGHBOUR_KEEPS_MORE} samples more, so that it forwards and back-propagates {padding} dropped samples at "
+        f"zero weight per rollout: update part {spread(updates[padded])}, {spread(extra)} more per rollout than "
+        f"without ({spread(ratios(extra, updates[grpo]), '')} of grpo's update part). On one process no sample is "
+        "padded.\n"
     )
 
 

@@ -25,7 +25,7 @@ from test_update_geometry import (
 )
 from trl import GRPOTrainer
 
-from trainers.rollout import micro_batch_rows
+from trainers.rollout import micro_batch_rows, micro_batch_sizes
 
 # Only kept samples are forwarded; padding only where another process needs the micro-step
 
@@ -39,13 +39,19 @@ def test_on_one_process_a_micro_batch_carries_only_kept_samples(num_wrong, tiny_
     assert trainer._metrics["train"]["objective/padding_rows"][-1] == 0
 
 
-def test_a_micro_step_without_kept_samples_left_gets_one_padding_row():
-    order = torch.tensor([5, 9, 2, 7, 1, 0])  # kept rows 5, 9, 2 first
-    rows = micro_batch_rows(order, kept=3, batch_size=2, micro_batches=3)
-    assert [batch.tolist() for batch in rows] == [[5, 9], [2], [7]]
+def test_every_process_forwards_as_many_rows_as_the_one_with_most_kept_samples_at_each_micro_step():
+    # TRL's loss gathers one statistic per row from every process, so the sizes must agree across processes.
+    assert micro_batch_sizes([5], batch_size=2) == [2, 2, 1]  # one process: kept rows only
+    assert micro_batch_sizes([3, 5], batch_size=2) == [2, 2, 1]
+    assert micro_batch_sizes([1, 8], batch_size=2) == [2, 2, 2, 2]
+    assert micro_batch_sizes([0, 0], batch_size=2) == []
+    order = torch.tensor([5, 9, 2, 7, 1, 0])  # kept rows 5, 9, 2 first, then dropped rows
+    rows = micro_batch_rows(order, kept=3, batch_size=2, sizes=[2, 2, 1])
+    assert [batch.tolist() for batch in rows] == [[5, 9], [2, 7], [1]]  # each dropped row pads at most once
 
 
-def pretend_another_process_needs_one_more_micro_batch(trainer) -> None:
+def pretend_another_process_keeps_one_more(trainer) -> None:
+    """The gather of the kept counts in _compact_rollout answers as if a second process kept one sample more."""
     gather = trainer.accelerator.gather
     trainer.accelerator.gather = lambda tensor: torch.cat([gather(tensor), gather(tensor) + 1])
 
@@ -53,10 +59,10 @@ def pretend_another_process_needs_one_more_micro_batch(trainer) -> None:
 def test_padding_for_another_process_leaves_the_gradient_of_the_kept_samples(tiny_text_path, tmp_path):
     trainer = make_trainer("nsr", tiny_text_path, tmp_path)
     trainer.current_gradient_accumulation_steps = ACCUMULATION
-    correct = wrong_pattern(4)  # one micro-batch of kept samples here; the other process needs two
+    correct = wrong_pattern(4)  # one micro-batch of kept samples here; the other process keeps 5, needs two
     rollout = scored_rollout(trainer.model.config.vocab_size)
     scored = trainer.apply_objective(dict(rollout), correct.float().unsqueeze(1))
-    pretend_another_process_needs_one_more_micro_batch(trainer)
+    pretend_another_process_keeps_one_more(trainer)
     slots = trainer._compact_rollout(scored)
     active = [batch for batch in slots if batch is not None]
     assert [len(rows_of(batch)) for batch in active] == [4, 1]

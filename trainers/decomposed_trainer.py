@@ -38,7 +38,7 @@ from trainers.rollout import (
     kept_first_order,
     loss_tokens,
     micro_batch_rows,
-    micro_batches_needed,
+    micro_batch_sizes,
     place_in_slots,
     take_rows,
     updates_for,
@@ -230,17 +230,18 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         batch_size, accumulation = self.args.per_device_train_batch_size, self.args.gradient_accumulation_steps
         steps_per_rollout = self.args.steps_per_generation
         kept = int(self._local_keep.sum())
-        local_needed = micro_batches_needed(kept, batch_size)
-        # Every process runs the same number of micro-batches (ZeRO-3 would hang otherwise): the most any needs.
-        needed = self.accelerator.gather(torch.tensor([local_needed], device=self.accelerator.device))
-        active = int(needed.max())
+        # Every process runs as many micro-batches, of as many rows at each micro-step (ZeRO-3 would hang, and TRL's
+        # per-row gathers in the loss fail, otherwise): the kept counts of all processes decide the sizes.
+        kept_per_process = self.accelerator.gather(torch.tensor([kept], device=self.accelerator.device)).tolist()
+        sizes = micro_batch_sizes(kept_per_process, batch_size)
+        active = len(sizes)
         self._active_micro_steps = active_slot_layout(active, steps_per_rollout, accumulation)
-        rows = micro_batch_rows(kept_first_order(self._local_keep), kept, batch_size, active)
+        rows = micro_batch_rows(kept_first_order(self._local_keep), kept, batch_size, sizes)
         micro_batches = [unsplit_pixel_values_by_grid(take_rows(scored, batch_rows)) for batch_rows in rows]
         if self._old_logps_deferred and (self.num_iterations > 1 or updates_for(active, accumulation) > 1):
             for batch in micro_batches:
                 batch["old_per_token_logps"] = self._rollout_policy_logps(batch)
-        self._metrics["train"]["objective/padding_rows"].append(float(sum(len(r) for r in rows) - kept))
+        self._metrics["train"]["objective/padding_rows"].append(float(sum(sizes) - kept))
         slots = place_in_slots(micro_batches, self._active_micro_steps)
         self._record_geometry(slots)
         return slots

@@ -6,9 +6,10 @@ dropped samples from the rollout and makes ceil(kept / update size) updates. Her
 samples first, in micro-batches of its per-device batch size, and every process runs the same number of
 micro-batches: the largest number any process needs (ZeRO-3 gathers parameters inside every forward, so a
 process that ran fewer forwards than the others would hang them). A micro-batch holds kept samples only, so the
-last one may be smaller than the others; only a micro-step for which a process has no kept sample left (another
-process needs it) gets one dropped sample at zero weight, the least that still runs the forward. On one process,
-or when every process needs as many micro-batches, no dropped sample is ever forwarded.
+last one may be smaller than the others. With several processes the micro-batches of one micro-step must also have
+as many rows on every process (TRL's loss gathers per-row statistics, and a gather of unequal sizes fails), so a
+process with fewer kept samples for a micro-step fills up with dropped samples at zero weight, as many as the
+process with the most has more. On one process no dropped sample is ever forwarded.
 
 Active micro-steps fill whole slots from the first; a last, partial slot runs its *final* micro-steps, because the
 final micro-step of a slot is where data-parallel gradients synchronise and the optimizer (or DeepSpeed) steps.
@@ -74,24 +75,37 @@ def kept_first_order(keep: torch.Tensor, generator: torch.Generator | None = Non
     return torch.cat([kept, dropped])
 
 
-def micro_batch_rows(order: torch.Tensor, kept: int, batch_size: int, micro_batches: int) -> list[torch.Tensor]:
+def micro_batch_sizes(kept_per_process: Sequence[int], batch_size: int) -> list[int]:
+    """Rows of each micro-batch of a rollout, the same on every process: at each micro-step, the most kept samples
+    any process has for it (kept samples fill micro-batches of ``batch_size`` in order).
+
+    >>> micro_batch_sizes([5], batch_size=2), micro_batch_sizes([1, 8], batch_size=2), micro_batch_sizes([3, 1], 2)
+    ([2, 2, 1], [2, 2, 2, 2], [2, 1])
+    """
+    micro_batches = max(micro_batches_needed(kept, batch_size) for kept in kept_per_process)
+    return [
+        max(min(batch_size, kept - index * batch_size) for kept in kept_per_process) for index in range(micro_batches)
+    ]
+
+
+def micro_batch_rows(order: torch.Tensor, kept: int, batch_size: int, sizes: Sequence[int]) -> list[torch.Tensor]:
     """The rows of each micro-batch, from ``order`` (kept rows first, as ``kept_first_order`` gives).
 
-    Up to ``batch_size`` kept rows each; a micro-batch with no kept row left holds the first dropped row alone
-    (a zero-weight padding row, so this process still runs the forward the other processes run).
+    Micro-batch i holds this process's kept rows for it (up to ``batch_size``), then dropped rows, each used once,
+    up to ``sizes[i]`` rows: zero-weight padding where another process has more kept samples for that micro-step.
 
-    >>> [rows.tolist() for rows in micro_batch_rows(torch.arange(8), kept=5, batch_size=2, micro_batches=4)]
-    [[0, 1], [2, 3], [4], [5]]
+    >>> [rows.tolist() for rows in micro_batch_rows(torch.arange(8), kept=3, batch_size=2, sizes=[2, 2, 1])]
+    [[0, 1], [2, 3], [4]]
     """
-    rows = []
-    for index in range(micro_batches):
-        start = index * batch_size
-        if start < kept:
-            rows.append(order[start : min(start + batch_size, kept)])
-        elif kept < len(order):
-            rows.append(order[kept : kept + 1])
-        else:
-            raise ValueError(f"micro-batch {index} has neither a kept row nor a dropped row to pad with")
+    rows, next_dropped = [], kept
+    for index, size in enumerate(sizes):
+        start = min(index * batch_size, kept)
+        own = order[start : min(start + batch_size, kept)]
+        padding = size - len(own)
+        if next_dropped + padding > len(order):
+            raise ValueError(f"micro-batch {index} needs {padding} padding rows; too few dropped rows are left")
+        rows.append(torch.cat([own, order[next_dropped : next_dropped + padding]]))
+        next_dropped += padding
     return rows
 
 
