@@ -2,7 +2,7 @@
 problems batched into one call where the batch size allows, progress file and scoring included) against a plain
 loop of one model.generate call with all n samples per problem, on the tiny models.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.bench_sampling [--problems 4] [--repeats 5] [--max-new-tokens 16]
+    python -m benchmarks.bench_sampling [--problems 4] [--repeats 5] [--max-new-tokens 16]
 
 The tiny models are random and small, so the figures measure the overhead per call and the gain from batching,
 not what a 3B model does on a GPU.
@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, nargs="+", default=[64])
     parser.add_argument("--batch-size", type=int, help="sequences per call (default: as generate_samples.py picks)")
     args = parser.parse_args(argv)
+    # One thread, as bench_training: on a shared machine, two threads per process contend with the other load.
+    torch.set_num_threads(1)
     print(f"### Sampling, {args.problems} problems, {args.max_new_tokens} new tokens per sample\n")
     print(machine_line() + "\n")
     print("| model | task | n | plain loop (samples/s) | generate_samples (samples/s) | speed-up | ceiling | goal |")
@@ -137,10 +139,13 @@ def main(argv: list[str] | None = None) -> int:
             row = compare(checkpoint, task, dataset, settings, batch_size, args.repeats)
             print("| " + " | ".join([model_name, task_name, str(num_samples), *row, "at least 3x"]) + " |")
     chosen = args.batch_size or "n (the CPU default: one problem per call)"
-    print(f"\ngenerate_samples.py path: --batch-size {chosen}. The two loops in turn after a warm-up round,")
-    print(f"{args.repeats} rounds; smallest / median / largest, the speed-up taken round by round. Ceiling: the plain")
-    print("loop's median time over the median time of drawing the same samples from each prompt's cache alone (the")
-    print("token-by-token work both loops do), the most any saving on prompts, scoring or saving could reach.\n")
+    print(f"\ngenerate_samples.py path: --batch-size {chosen}; one torch thread per process. The two loops in")
+    print(
+        f"turn after a warm-up round, {args.repeats} rounds; smallest / median / largest, the speed-up taken round by"
+    )
+    print("round. Ceiling: the plain loop's median time over the median time of drawing the same samples from each")
+    print("prompt's cache alone (the token-by-token work both loops do), the most any saving on prompts, scoring or")
+    print("saving could reach.\n")
     return 0
 
 
