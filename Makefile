@@ -54,7 +54,7 @@ science: $(STAMP)
 # a line on import into the report, which is standard output; the benchmarks log nowhere.)
 .PHONY: bench
 bench: $(STAMP)
-	{ printf '# Benchmarks\n\nWritten by `make bench` (benchmarks/) in one run; rerun it to refresh. Figures are smallest / median / largest over rounds. The machine may be shared, so each section prints its load average: compared runs take turns (A B A B ...) after a warm-up round and ratios are taken within a round, so a burst of load slows both sides of a ratio.\n\n'; \
+	{ printf '# Benchmarks\n\nWritten by `make bench` (benchmarks/) in one run; rerun it to refresh. Figures are smallest / median / largest over rounds. The machine may be shared, so each section prints its load average: compared runs take turns (A B, then B A, ...) after a warm-up round and ratios are taken within a round, so a burst of load slows both sides of a ratio.\n\n'; \
 	  $(BIN)/python -m benchmarks.bench_pass_at_k && $(BIN)/python -m benchmarks.bench_sampling && \
 	  WANDB_MODE=disabled $(BIN)/python -m benchmarks.bench_training && \
 	  printf 'GPU figures: [benchmarks-gpu.md](benchmarks-gpu.md); vLLM sampling: [benchmarks-vllm.md](benchmarks-vllm.md) (each written by its own command).\n'; } > docs/benchmarks.md.tmp

@@ -1,6 +1,6 @@
 """Training-step cost: our grpo against TRL's plain GRPOTrainer, and psr / nsr against grpo at kept fractions.
 
-    python -m benchmarks.bench_training [--repeats 5] [--rollouts 3]
+    python -m benchmarks.bench_training [--repeats 7] [--rollouts 3]
 
 Same tiny text model, prompts, geometry and seed for every trainer. A stand-in verifiable reward marks an exact
 number of each rollout's samples correct, which sets what PSR and NSR keep. Every configuration runs once per
@@ -151,7 +151,7 @@ def run_once(case: Case, rollouts: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="rounds of every configuration")
+    parser.add_argument("--repeats", type=int, default=7, help="rounds of every configuration")
     parser.add_argument("--rollouts", type=int, default=3, help="rollouts per run")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -167,8 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"Tiny text model, rollouts of {ROLLOUT_SIZE} completions (16 prompts x 8), 4 update slots of 32 "
         f"(micro-batches of 16), {args.rollouts} rollouts per run. Every configuration once per round, in the "
-        f"order of the tables, after a warm-up round; {args.repeats} rounds. Seconds per rollout, smallest / "
-        "median / largest; ratios taken within each round. Machine load when the runs ended: "
+        f"order of the tables and reversed in every other round, after a warm-up round; {args.repeats} rounds. "
+        "Seconds per rollout, smallest / median / largest; ratios taken within each round. Machine load when the "
+        "runs ended: "
         f"{load_line()}.\n"
     )
     totals = {case: [run[0] for run in measured] for case, measured in runs.items()}

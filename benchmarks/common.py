@@ -55,11 +55,13 @@ def timed(function: Callable[[], object], repeats: int) -> list[float]:
 
 
 def interleaved(cases: Mapping[str, Callable[[], Result]], repeats: int, warmup: int = 1) -> dict[str, list[Result]]:
-    """Each case's results over ``repeats`` rounds, the cases run in turn within a round (A B A B ...), after
-    ``warmup`` rounds whose results are dropped (first-call costs: imports, allocator, caches)."""
+    """Each case's results over ``repeats`` rounds, the cases run in turn within a round, after ``warmup`` rounds
+    whose results are dropped (first-call costs: imports, allocator, caches). Every other round runs the cases in
+    reverse (A B C, C B A, ...), so a load that rises or falls through the run favours no case by its position."""
     results: dict[str, list[Result]] = {name: [] for name in cases}
     for round_index in range(warmup + repeats):
-        for name, case in cases.items():
+        order = list(cases.items())
+        for name, case in order if round_index % 2 == 0 else reversed(order):
             result = case()
             if round_index >= warmup:
                 results[name].append(result)
