@@ -48,13 +48,16 @@ clean-demo:
 science: $(STAMP)
 	$(BIN)/python experiments/objectives_toy.py
 
-# Speed figures (docs/benchmarks.md): Pass@k and its intervals on 100,000 problems x 256 samples, and samples/s of
-# generate_samples.py against a plain generate loop on the tiny models. A few minutes on two cores.
+# Speed figures (docs/benchmarks.md): the Pass@k command on 100,000 problems x 256 samples, samples/s of
+# generate_samples.py against a plain generate loop, and training-step cost against TRL, on the tiny models.
+# About 10 minutes on two idle cores, longer under load. (WANDB_MODE=disabled: under "offline" transformers prints
+# a line on import into the report, which is standard output; the benchmarks log nowhere.)
 .PHONY: bench
 bench: $(STAMP)
-	{ printf '# Benchmarks\n\nWritten by `make bench` (benchmarks/); rerun it to refresh. Medians over repeats, smallest-largest in brackets.\n\n'; \
+	{ printf '# Benchmarks\n\nWritten by `make bench` (benchmarks/) in one run; rerun it to refresh. Figures are smallest / median / largest over rounds. The machine may be shared, so each section prints its load average: compared runs take turns (A B, then B A, ...) after a warm-up round and ratios are taken within a round, so a burst of load slows both sides of a ratio.\n\n'; \
 	  $(BIN)/python -m benchmarks.bench_pass_at_k && $(BIN)/python -m benchmarks.bench_sampling && \
-	  $(BIN)/python -m benchmarks.bench_training; } > docs/benchmarks.md.tmp
+	  WANDB_MODE=disabled $(BIN)/python -m benchmarks.bench_training && \
+	  printf 'GPU figures: [benchmarks-gpu.md](benchmarks-gpu.md); vLLM sampling: [benchmarks-vllm.md](benchmarks-vllm.md) (each written by its own command).\n'; } > docs/benchmarks.md.tmp
 	mv docs/benchmarks.md.tmp docs/benchmarks.md
 
 # Real-scale rollouts (Qwen2.5-VL-3B, Qwen2.5-Math-1.5B, random weights) on one GPU, each case under its own timeout,

@@ -3,6 +3,9 @@ evaluation/pass_at_k.py reads.
 
     python generate_samples.py --checkpoint-path runs/nsr --num-samples 256 --output-path samples_nsr.json
 
+An output path ending in .jsonl writes a counts file instead (evaluation/counts_file.py): per problem only how many
+samples were right, which is all pass_at_k.py needs and what scales to 100,000 problems.
+
 Reads top to bottom: parse, check, look for a run to resume, load data and model, sample problem by problem,
 write. Each finished problem is saved at once to <output-path>.partial.jsonl; the same command after a kill goes
 on from there (see evaluation/sampling.py).
@@ -57,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=int,
         default=None,
-        help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU, 32 on CPU)",
+        help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU; n on CPU)",
     )
     parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
     parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i")
@@ -68,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="output_path",
         type=Path,
         default=Path("samples.json"),
-        help="samples JSON file to write",
+        help="samples JSON file to write; a name ending in .jsonl writes a counts file without the samples",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     parser.add_argument(
@@ -229,6 +232,7 @@ def sample_and_write(
 ) -> int:
     """Resume the progress file (one with other settings stops here) or start it, sample what is left, then write
     the samples file."""
+    from evaluation.counts_file import is_counts_path, write_counts_file
     from evaluation.progress import ProgressWriter, progress_path_for, read_progress
     from evaluation.samples_file import write_samples_file
 
@@ -253,7 +257,8 @@ def sample_and_write(
 
     # Write the samples file, then drop the progress file it replaces
     problems = [done[index] for index in owned]
-    write_samples_file(output_path, settings, problems)
+    write_file = write_counts_file if is_counts_path(output_path) else write_samples_file
+    write_file(output_path, settings, problems)
     progress_path.unlink(missing_ok=True)
     correct = sum(problem["num_correct"] for problem in problems)
     total = sum(problem["num_total"] for problem in problems)

@@ -11,14 +11,13 @@ batch size writes (shards exactly so when P = 1 or their boundaries fall on bloc
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
-# Without a GPU there is no memory figure to go by; 32 sequences per call was the fixed default before.
-CPU_BATCH_SIZE = 32
 # Past this many sequences per call a GPU is saturated and a bigger batch only costs memory.
 MAX_AUTO_BATCH_SIZE = 1024
 # Share of the GPU memory left after loading the model that the KV cache may take; the rest covers activations,
@@ -71,15 +70,24 @@ def kv_cache_bytes_per_sequence(model, sequence_tokens: int) -> int:
 
 
 def choose_batch_size(model, device: torch.device, num_samples: int, sequence_tokens: int) -> int:
-    """--batch-size when not given: from the GPU's memory left after loading the model, else the CPU default.
+    """--batch-size when not given: from the memory the model leaves, on the GPU or in the machine's RAM.
 
     Total memory minus what the model holds, not the momentary free memory, so the same machine and command always
-    choose the same size (it decides which problems share a call, hence the samples).
+    choose the same size (it decides which problems share a call, hence the samples). On a CPU the work grows with
+    the sequences whether or not problems share a call, while problems that share a call lose the prompt cache
+    (padded prompts, rlvr/generation.py): one problem per call, its n samples together, as far as memory allows
+    (measured in benchmarks/bench_sampling.py).
     """
+    bytes_per_sequence = kv_cache_bytes_per_sequence(model, sequence_tokens)
     if device.type != "cuda":
-        return CPU_BATCH_SIZE
+        free = _physical_memory_bytes() - sum(p.numel() * p.element_size() for p in model.parameters())
+        return min(num_samples, batch_size_for_memory(free, bytes_per_sequence, num_samples))
     import torch
 
     total = torch.cuda.get_device_properties(device).total_memory
     free = total - torch.cuda.memory_allocated(device)
-    return batch_size_for_memory(free, kv_cache_bytes_per_sequence(model, sequence_tokens), num_samples)
+    return batch_size_for_memory(free, bytes_per_sequence, num_samples)
+
+
+def _physical_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -4,7 +4,7 @@
 
 Every shard of the run must be there once, written with the same settings; the merged file has the problems in
 index order and the metadata of one run over the whole dataset (num_shards 1, shard_index 0), so pass_at_k.py and
-plotting.py read it like any samples file.
+plotting.py read it like any samples file. Counts files (.jsonl) merge the same way, into a counts file.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.counts_file import is_counts_path, read_count_records, write_counts_file
 from evaluation.progress import SamplingSettings
-from evaluation.samples_file import read_samples_file, validate_problems, write_samples_file
+from evaluation.samples_file import check_unique_id, read_samples_file, validate_problems, write_samples_file
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file
@@ -28,8 +29,11 @@ def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str
     shards: dict[int, tuple[Path, list[dict[str, Any]]]] = {}
     whole: SamplingSettings | None = None
     expected_shards = 0
+    counts = is_counts_path(paths[0])
     for path in paths:
-        problems, metadata = read_samples_file(path)
+        if is_counts_path(path) != counts:
+            raise UserError(f"{path} and {paths[0]} are not both samples files (.json) or both counts files (.jsonl)")
+        problems, metadata = read_count_records(path) if counts else read_samples_file(path)
         try:
             settings = SamplingSettings.from_dict(metadata)
         except (KeyError, TypeError):
@@ -49,7 +53,12 @@ def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str
         raise UserError(f"shard(s) {', '.join(map(str, missing))} of {expected_shards} missing")
     # Shards are contiguous runs of indices (evaluation/batching.py): in shard order the problems are in order.
     problems = [problem for index in sorted(shards) for problem in shards[index][1]]
-    validate_problems(problems, source="merged shards")  # e.g. one problem in two shards
+    if counts:  # each line was checked while reading; a problem in two shards is what is left to find
+        first_index_of_id: dict[Any, int] = {}
+        for index, problem in enumerate(problems):
+            check_unique_id(first_index_of_id, problem["problem_id"], index, f"merged shards: problem {index}")
+    else:
+        validate_problems(problems, source="merged shards")  # e.g. one problem in two shards
     return whole, problems
 
 
@@ -65,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     output = check_output_file(args.output_path, "--output-path", inputs=args.shards, overwrite=args.overwrite)
+    if is_counts_path(output) != is_counts_path(args.shards[0]):
+        kind = "a counts file (.jsonl)" if is_counts_path(args.shards[0]) else "a samples file (.json)"
+        raise UserError(f"--output-path {args.output_path}: the shards merge into {kind}; name it so")
     settings, problems = merge_shards(args.shards)
-    write_samples_file(output, settings, problems)
+    write_file = write_counts_file if is_counts_path(output) else write_samples_file
+    write_file(output, settings, problems)
     print(f"Wrote {args.output_path}: {len(problems)} problems from {len(args.shards)} shards")
     return 0
 

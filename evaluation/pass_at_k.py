@@ -2,7 +2,8 @@
 
 Run from the repository root (``python evaluation/pass_at_k.py --samples-path samples.json --output-path
 results.json``) or import ``evaluation.pass_at_k``. docs/evaluation.md describes the estimator, the intervals and
-both JSON schemas (samples in, results out).
+the schemas: samples in (a samples JSON file, or a counts ``.jsonl`` file for large runs), results out. The tables
+it prints are in evaluation/results_tables.py, reading a results file back in evaluation/results_file.py.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import numpy as np
 from tqdm import tqdm
 
 from evaluation.bootstrap import mean_intervals
-from evaluation.samples_file import BREAKDOWN_FIELDS, read_samples_file, validate_problems
+from evaluation.counts_file import SampleCounts, counts_of, is_counts_path, load_counts
+from evaluation.results_file import DEFAULT_CONFIDENCE, default_method_name, load_results, method_name_of
+from evaluation.results_tables import format_comparison_table, format_results_table
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file, output_path, read_json, write_json_atomically
 
 DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 2, 4, ..., 256 as in the paper
-DEFAULT_CONFIDENCE = 0.95
 DEFAULT_N_RESAMPLES = 10_000
 DEFAULT_SEED = 2025
 _PROGRESS_DELAY_S = 2.0  # seconds before the progress bar of the intervals shows
@@ -62,52 +64,11 @@ def pass_at_k(num_samples: np.ndarray, num_correct: np.ndarray, k: int) -> np.nd
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Reading a results file (also used by plotting.py)
-
-
-def load_results(path: str | Path) -> dict[str, Any]:
-    """A results file written by this module, checked enough to plot or compare it."""
-    path = Path(path)
-    results = read_json(path, "results file")
-    if not isinstance(results, dict) or not isinstance(results.get("pass_at_k"), dict) or not results["pass_at_k"]:
-        raise UserError(f"{path}: not a Pass@k results file (no 'pass_at_k' object); pass_at_k.py writes one")
-    for key, value in results["pass_at_k"].items():
-        if not key.isdigit() or int(key) < 1:
-            raise UserError(f"{path}: pass_at_k key {key!r} is not a positive integer k")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-            raise UserError(f"{path}: pass_at_k[{key!r}] must be a number between 0 and 1, got {value!r}")
-    intervals = results.get("confidence_intervals", {})
-    if not isinstance(intervals, dict):
-        raise UserError(f"{path}: 'confidence_intervals' must be an object of k -> [low, high]")
-    for key, interval in intervals.items():
-        if not (
-            isinstance(interval, list) and len(interval) == 2 and all(isinstance(v, int | float) for v in interval)
-        ):
-            raise UserError(f"{path}: confidence_intervals[{key!r}] must be [low, high], got {interval!r}")
-    return results
-
-
-def method_name_of(results: dict[str, Any], path: str | Path) -> str:
-    """The method a results file names in its metadata, else its file name without 'results_'."""
-    method = (results.get("metadata") or {}).get("method")
-    return method if isinstance(method, str) and method else default_method_name(path, prefix="results")
-
-
-def default_method_name(path: str | Path, prefix: str = "samples") -> str:
-    """samples_nsr.json -> nsr: the file name without its extension and a leading 'samples_' or 'samples-'."""
-    stem = Path(path).stem
-    for separator in ("_", "-"):
-        if stem.lower().startswith(prefix + separator) and len(stem) > len(prefix) + 1:
-            return stem[len(prefix) + 1 :]
-    return stem
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Pass@k with intervals, overall and per group
 
 
 def compute_results(
-    problems: Sequence[dict[str, Any]],
+    problems: SampleCounts | Sequence[dict[str, Any]],
     k_values: Iterable[int] | None = None,
     *,
     allow_ragged: bool = False,
@@ -118,26 +79,23 @@ def compute_results(
     samples_path: str | None = None,
     generation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results object (schema in docs/evaluation.md) for checked problems.
+    """The results object (schema in docs/evaluation.md) for ``problems``: counts read from a file (checked as they
+    were read) or samples-file records (checked here).
 
     ``k_values`` None means 1, 2, 4, ..., 256 up to the largest n. An explicit k larger than n is an error;
     with ``allow_ragged`` problems may have different n and each k averages over the problems with n >= k.
     """
     source = samples_path or "<problems>"
-    validate_problems(problems, source)
+    counts = problems if isinstance(problems, SampleCounts) else counts_of(problems, source)
     _check_interval_settings(confidence, n_resamples, seed)
-    num_samples = np.array([problem["num_total"] for problem in problems], dtype=np.int64)
-    num_correct = np.array([problem["num_correct"] for problem in problems], dtype=np.int64)
+    num_samples, num_correct = counts.num_samples, counts.num_correct
     _check_uniform_n(num_samples, allow_ragged, source)
     ks = _choose_k_values(k_values, num_samples, allow_ragged, source)
 
     # Every group (all problems, then each breakdown group) is one job; the bar appears only past a few seconds.
-    jobs: list[tuple[str, str, np.ndarray]] = [("", "", np.ones(len(problems), dtype=bool))]
-    for field in BREAKDOWN_FIELDS:
-        labels = [problem.get(field) for problem in problems]
-        if all(label is None for label in labels):
-            continue
-        labels = np.array(["unknown" if label is None else label for label in labels], dtype=object)
+    jobs: list[tuple[str, str, np.ndarray]] = [("", "", np.ones(len(counts), dtype=bool))]
+    for field, field_labels in counts.labels.items():
+        labels = np.array(["unknown" if label is None else label for label in field_labels], dtype=object)
         jobs += [(field, group, labels == group) for group in sorted(set(labels))]
     summaries = []
     for field, group, mask in tqdm(jobs, desc="pass@k intervals", unit="group", delay=_PROGRESS_DELAY_S):
@@ -152,7 +110,7 @@ def compute_results(
     uniform = bool(num_samples.min() == num_samples.max())
     metadata: dict[str, Any] = {
         "method": method,
-        "num_problems": len(problems),
+        "num_problems": len(counts),
         "samples_per_problem": int(num_samples[0]) if uniform else None,
         "samples_per_problem_range": [int(num_samples.min()), int(num_samples.max())],
         "samples_path": samples_path,
@@ -262,87 +220,6 @@ def bootstrap_interval(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Tables
-
-
-def format_results_table(results: dict[str, Any]) -> str:
-    """One method: k, pass@k, its interval and, when problems have different n, how many count at each k."""
-    metadata = results.get("metadata", {})
-    confidence = metadata.get("confidence", DEFAULT_CONFIDENCE)
-    ragged = metadata.get("samples_per_problem") is None and "samples_per_problem_range" in metadata
-    per_problem = metadata.get("samples_per_problem")
-    header = f"Pass@k for {metadata.get('method', 'method')}: {metadata.get('num_problems', '?')} problems"
-    header += f", n = {per_problem}" if per_problem else f", n from {metadata.get('samples_per_problem_range')}"
-    columns = ["k", "pass@k", f"{confidence:.0%} CI"] + (["problems"] if ragged else [])
-    rows = []
-    for k in _k_values_of(results):
-        row = [str(k), f"{results['pass_at_k'][str(k)]:.4f}", _format_interval(results, k)]
-        if ragged:
-            row.append(str(results.get("num_problems_per_k", {}).get(str(k), "")))
-        rows.append(row)
-    lines = [header, *_align([columns, *rows])]
-    for field, groups in results.get("breakdown", {}).items():
-        ks = _k_values_of(results)
-        group_rows = [[field, *(f"k={k}" for k in ks)]]
-        for group, summary in groups.items():
-            group_rows.append([group, *(_format_value(summary["pass_at_k"].get(str(k))) for k in ks)])
-        lines += ["", f"Pass@k by {field}:", *_align(group_rows)]
-    return "\n".join(lines)
-
-
-def format_comparison_table(named_results: Sequence[tuple[str, dict[str, Any]]], baseline: str | None = None) -> str:
-    """Several methods in one table; with a baseline, a column per method with its difference to the baseline."""
-    ks = sorted({k for _, results in named_results for k in _k_values_of(results)})
-    baseline_results = dict(named_results).get(baseline) if baseline else None
-    if baseline_results is not None:
-        named_results = [(baseline, baseline_results)] + [item for item in named_results if item[0] != baseline]
-    header = ["k"]
-    for name, _ in named_results:
-        header.append(f"{name} (baseline)" if name == baseline else name)
-        if baseline_results is not None and name != baseline:
-            header.append(f"{name} - {baseline}")
-    rows = [header]
-    for k in ks:
-        row = [str(k)]
-        for name, results in named_results:
-            value = results["pass_at_k"].get(str(k))
-            row.append("-" if value is None else f"{value:.4f} {_format_interval(results, k)}".rstrip())
-            if baseline_results is not None and name != baseline:
-                reference = baseline_results["pass_at_k"].get(str(k))
-                row.append("-" if value is None or reference is None else f"{value - reference:+.4f}")
-        rows.append(row)
-    confidence = named_results[0][1].get("metadata", {}).get("confidence", DEFAULT_CONFIDENCE)
-    title = f"Pass@k, {confidence:.0%} bootstrap intervals over problems in brackets"
-    return "\n".join([title, *_align(rows)])
-
-
-def _k_values_of(results: dict[str, Any]) -> list[int]:
-    return sorted(int(k) for k in results["pass_at_k"])
-
-
-def _format_interval(results: dict[str, Any], k: int) -> str:
-    interval = results.get("confidence_intervals", {}).get(str(k))
-    return "" if interval is None else f"[{interval[0]:.3f}, {interval[1]:.3f}]"
-
-
-def _format_value(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
-def _align(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = []
-    for index, row in enumerate(rows):
-        cells = [row[0].rjust(widths[0])] + [
-            cell.ljust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return lines
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -351,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pass@k (unbiased estimator) with bootstrap confidence intervals from samples files.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--samples-path", nargs="+", required=True, type=Path, help="samples JSON file(s)")
+    parser.add_argument(
+        "--samples-path", nargs="+", required=True, type=Path, help="samples JSON or counts .jsonl file(s)"
+    )
     parser.add_argument(
         "--output",
         "--output-path",
@@ -398,9 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--baseline {args.baseline!r} is neither a method name ({', '.join(names)}) nor a file")
 
     def compute_for(path: Path, name: str) -> dict[str, Any]:
-        problems, generation = read_samples_file(path)
+        counts, generation = load_counts(path)
         return compute_results(
-            problems,
+            counts,
             args.k_values,
             allow_ragged=args.allow_ragged,
             confidence=args.confidence,
@@ -448,7 +327,7 @@ def _resolve_baseline(
     for path, name in zip(samples_paths, names, strict=True):
         if candidate.exists() and path.exists() and candidate.resolve() == path.resolve():
             return name
-    data = read_json(candidate, "baseline file")
+    data = None if is_counts_path(candidate) else read_json(candidate, "baseline file")
     if isinstance(data, dict) and "pass_at_k" in data:
         results = load_results(candidate)
         name = method_name_of(results, candidate)

@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from evaluation.pass_at_k import load_results, method_name_of
+from evaluation.results_file import load_results, method_name_of
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_file, figure_metadata, output_path

@@ -15,7 +15,8 @@ from typing import Any
 
 from datasets import Dataset
 
-from evaluation.samples_file import problem_record, read_samples_file, write_samples_file
+from evaluation.samples_file import read_samples_file, write_samples_file
+from evaluation.sampling import problem_record
 from rlvr.errors import UserError
 from rlvr.tasks import HELD_OUT_DATASET_SEED
 from rlvr.tasks.base import Task, answer_for_json

@@ -3,7 +3,8 @@
 A samples file is ``{"metadata": {...}, "problems": [...]}`` (a bare list of problems is read too). Each problem:
 ``problem_id``, ``question``, ``answer``, ``samples`` (the completions), ``correct`` (one true/false per sample,
 the verifiable reward against the threshold), ``num_correct``, ``num_total``, and optionally ``dataset`` and
-``question_type`` for breakdowns. docs/evaluation.md shows an example.
+``question_type`` for breakdowns. docs/evaluation.md shows an example. For runs too large to hold every sample,
+evaluation/counts_file.py keeps only the counts.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rlvr.errors import UserError
 from rlvr.files import read_json, write_atomically
 
-if TYPE_CHECKING:
-    from evaluation.progress import SamplingSettings
-    from rlvr.tasks.base import Task
+
+class RunSettings(Protocol):
+    """What wrote the file (evaluation/sampling.py's SamplingSettings): its settings become the file's metadata."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
 
 BREAKDOWN_FIELDS = ("dataset", "question_type")
 
@@ -35,35 +39,14 @@ _REQUIRED_FIELDS: dict[str, str] = {
     "num_total": _INTEGER,
 }
 _OPTIONAL_FIELDS: dict[str, str] = {field: "a string" for field in BREAKDOWN_FIELDS}
+# What Pass@k reads of a problem; a counts file (evaluation/counts_file.py) holds only these and the breakdown.
+COUNT_FIELDS: dict[str, str] = {field: _REQUIRED_FIELDS[field] for field in ("problem_id", "num_correct", "num_total")}
 
 
 # Writing
 
 
-def problem_record(
-    task: Task, row: Mapping, problem_id: int, samples: list[str], settings: SamplingSettings
-) -> dict[str, Any]:
-    """One problem of the samples file, each sample marked by the reward that decides correctness in training."""
-    # Imported here: rlvr.tasks.base loads datasets, which pass_at_k.py and plotting.py (readers only) never need.
-    from rlvr.tasks.base import answer_for_json, score_completions
-
-    correct = score_completions(task, samples, row, settings.reward_threshold)
-    record: dict[str, Any] = {
-        "problem_id": problem_id,
-        "question": str(row[task.question_column]),
-        "answer": answer_for_json(row[task.answer_column]),
-        "samples": samples,
-        "correct": correct,
-        "num_correct": sum(correct),
-        "num_total": len(samples),
-    }
-    if isinstance(row.get("question_type"), str):
-        record["question_type"] = row["question_type"]
-    record["dataset"] = row["dataset"] if isinstance(row.get("dataset"), str) else settings.dataset
-    return record
-
-
-def write_samples_file(path: Path, settings: SamplingSettings, problems: list[dict[str, Any]]) -> None:
+def write_samples_file(path: Path, settings: RunSettings, problems: list[dict[str, Any]]) -> None:
     """The file pass_at_k.py reads, written through a temporary file so no reader sees half of it."""
     metadata = {**settings.as_dict(), "num_problems": len(problems), "date": datetime.now(UTC).isoformat()}
     document = {"metadata": metadata, "problems": problems}
@@ -104,20 +87,27 @@ def validate_problems(problems: Sequence[Any], source: str = "<problems>") -> No
         raise UserError(f"{source}: no problems in the file")
     first_index_of_id: dict[Any, int] = {}
     for index, problem in enumerate(problems):
-        _validate_problem(problem, f"{source}: problem {index}")
-        problem_id = problem["problem_id"]
-        if problem_id in first_index_of_id:
-            raise UserError(
-                f"{source}: problem {index}: problem_id {problem_id!r} already used by problem "
-                f"{first_index_of_id[problem_id]}"
-            )
-        first_index_of_id[problem_id] = index
+        where = f"{source}: problem {index}"
+        _validate_problem(problem, where)
+        check_unique_id(first_index_of_id, problem["problem_id"], index, where)
 
 
-def _validate_problem(problem: Any, where: str) -> None:
+def check_unique_id(
+    first_index_of_id: dict[Any, int], problem_id: Any, index: int, where: str, unit: str = "problem"
+) -> None:
+    """Record ``problem_id`` at ``index`` (a problem index, or a line number with ``unit`` "line"); UserError if an
+    earlier problem has it."""
+    if problem_id in first_index_of_id:
+        raise UserError(f"{where}: problem_id {problem_id!r} already used by {unit} {first_index_of_id[problem_id]}")
+    first_index_of_id[problem_id] = index
+
+
+def check_fields(problem: Any, where: str, required: Mapping[str, str]) -> None:
+    """The ``required`` fields are there with their types, the breakdown fields are strings where given, and
+    ``num_total`` is at least 1 and ``num_correct`` between 0 and it."""
     if not isinstance(problem, dict):
         raise UserError(f"{where}: expected an object, got {type(problem).__name__}")
-    for field, expected in _REQUIRED_FIELDS.items():
+    for field, expected in required.items():
         if field not in problem:
             raise UserError(f"{where}: missing key '{field}'")
         if not _has_type(field, problem[field]):
@@ -128,6 +118,13 @@ def _validate_problem(problem: Any, where: str) -> None:
     num_total, num_correct = problem["num_total"], problem["num_correct"]
     if num_total < 1:
         raise UserError(f"{where}: num_total must be at least 1, got {num_total}")
+    if not 0 <= num_correct <= num_total:
+        raise UserError(f"{where}: num_correct must lie between 0 and num_total ({num_total}), got {num_correct}")
+
+
+def _validate_problem(problem: Any, where: str) -> None:
+    check_fields(problem, where, _REQUIRED_FIELDS)
+    num_total, num_correct = problem["num_total"], problem["num_correct"]
     if len(problem["correct"]) != num_total:
         raise UserError(f"{where}: len(correct) is {len(problem['correct'])} but num_total is {num_total}")
     if len(problem["samples"]) != num_total:

@@ -6,18 +6,39 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from tqdm import tqdm
 
 from evaluation.batching import call_groups, problems_per_call
 from evaluation.progress import ProgressWriter, SamplingSettings
-from evaluation.samples_file import problem_record
 from rlvr.generation import encode_prompts, generate_completions, prefill_prompts
-from rlvr.tasks.base import Task
+from rlvr.tasks.base import Task, answer_for_json, score_completions
 
 # ---------------------------------------------------------------------------------------------------------------
 # One problem
+
+
+def problem_record(
+    task: Task, row: Mapping, problem_id: int, samples: list[str], settings: SamplingSettings
+) -> dict[str, Any]:
+    """One problem of the samples file (evaluation/samples_file.py), each sample marked by the reward that decides
+    correctness in training."""
+    correct = score_completions(task, samples, row, settings.reward_threshold)
+    record: dict[str, Any] = {
+        "problem_id": problem_id,
+        "question": str(row[task.question_column]),
+        "answer": answer_for_json(row[task.answer_column]),
+        "samples": samples,
+        "correct": correct,
+        "num_correct": sum(correct),
+        "num_total": len(samples),
+    }
+    if isinstance(row.get("question_type"), str):
+        record["question_type"] = row["question_type"]
+    record["dataset"] = row["dataset"] if isinstance(row.get("dataset"), str) else settings.dataset
+    return record
 
 
 def problem_seed(settings: SamplingSettings, problem_index: int) -> int:

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.progress import ProgressWriter, SamplingSettings
-from evaluation.samples_file import problem_record
-from evaluation.sampling import problem_seed
+from evaluation.sampling import problem_record, problem_seed
 from rlvr.tasks.base import Task
 
 # Problems per llm.generate call: enough for vLLM to fill the GPU, few enough that progress is saved often.

@@ -283,8 +283,10 @@ def existing_run(folder: Path, recorded: dict | str) -> Path:
 
 def test_main_refuses_to_resume_another_runs_checkpoint_naming_what_differs(tmp_path, capsys, refuse_training_model):
     from trainers.config_parser import parse_run_config
+    from trainers.micro_batch import with_micro_batch
 
-    nsr = parse_run_config(["--mode", "nsr", "--output-dir", str(tmp_path / "run")]).as_dict()
+    parsed = parse_run_config(["--mode", "nsr", "--output-dir", str(tmp_path / "run")])
+    nsr = with_micro_batch(parsed, processes=1, is_multimodal=True).as_dict()  # as main.py records it
     run = existing_run(tmp_path / "run", nsr)
     argv = ["--mode", "psr", "--output-dir", str(run), "--lambda-psr", "0.5", "--report-to", "none"]
     assert_refused(train_main.main, argv, "holds another run (mode nsr -> psr, lambda_psr 0.1 -> 0.5)", capsys)

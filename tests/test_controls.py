@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from trainers.config import RunConfig
-from trainers.decomposed_trainer import shuffled_rows
+from trainers.objectives import shuffled_rows
 
 
 def test_the_shuffle_is_a_permutation_that_changes_every_rollout_and_agrees_across_processes():

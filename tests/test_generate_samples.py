@@ -18,10 +18,11 @@ import pytest
 import torch
 
 import generate_samples
+from evaluation.counts_file import load_counts
 from evaluation.pass_at_k import main as pass_at_k_main
 from evaluation.progress import ProgressWriter, SamplingSettings, progress_path_for, read_progress
-from evaluation.samples_file import problem_record, read_samples_file
-from evaluation.sampling import draw_samples
+from evaluation.samples_file import read_samples_file
+from evaluation.sampling import draw_samples, problem_record
 from rlvr.errors import UserError
 from rlvr.generation import encode_prompts, generate_completions, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
@@ -121,6 +122,16 @@ def test_samples_file_has_the_schema_and_pass_at_k_reads_it(reference_path, char
     results_path = tmp_path / "results.json"
     assert pass_at_k_main(["--samples-path", str(reference_path), "--output-path", str(results_path)]) == 0
     assert set(read_json(results_path)["pass_at_k"]) == {"1", "2", "4"}
+
+
+def test_an_output_ending_in_jsonl_is_the_counts_file_of_the_same_run(reference_path, tmp_path):
+    counts_path = tmp_path / "samples.jsonl"
+    assert generate_samples.main([*TWO_PROBLEMS, "--output-path", str(counts_path)]) == 0
+    counts, metadata = load_counts(counts_path)
+    reference = read_json(reference_path)
+    assert counts.num_correct.tolist() == [problem["num_correct"] for problem in reference["problems"]]
+    assert SamplingSettings.from_dict(metadata) == quick_settings()
+    assert "samples" not in counts_path.read_text(encoding="utf-8").split("\n", 1)[1]
 
 
 def test_correct_is_the_training_reward_on_each_sample(reference_path, chart_rows):

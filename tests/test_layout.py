@@ -63,3 +63,45 @@ def test_the_project_imports_from_outside_the_repository(tmp_path):
 @pytest.mark.parametrize("path", python_files("benchmarks"), ids=lambda path: str(path.relative_to(REPO_ROOT)))
 def test_benchmarks_are_scripts_over_the_stages_and_the_domain(path):
     assert project_imports(path) <= {*STAGES, DOMAIN, "benchmarks"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_imports(path: Path, modules: set[str]) -> set[str]:
+    """The project modules a file imports anywhere in it (functions and TYPE_CHECKING blocks included): a circle
+    through a type-only import is still two modules that cannot be understood one without the other."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # `from package import module`
+    return names & modules
+
+
+def test_no_module_imports_itself_through_others():
+    files = [REPO_ROOT / script for script in SCRIPTS] + [
+        path for folder in (DOMAIN, *STAGES, "benchmarks") for path in python_files(folder)
+    ]
+    modules = {module_name(path): path for path in files}
+    graph = {name: module_imports(path, set(modules)) - {name} for name, path in modules.items()}
+    circles = []
+    done: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            circles.append(" -> ".join([*trail[trail.index(name) :], name]))
+            return
+        if name in done:
+            return
+        for imported in sorted(graph[name]):
+            visit(imported, [*trail, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert circles == []

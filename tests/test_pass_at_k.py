@@ -13,13 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation.pass_at_k import (
-    compute_results,
-    format_comparison_table,
-    load_results,
-    main,
-    pass_at_k,
-)
+from evaluation.pass_at_k import compute_results, main, pass_at_k
+from evaluation.results_file import load_results
+from evaluation.results_tables import format_comparison_table
 from evaluation.samples_file import load_samples, read_samples_file
 from rlvr.errors import UserError
 

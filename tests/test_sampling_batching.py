@@ -12,7 +12,6 @@ import torch
 import generate_samples
 from evaluation import sampling
 from evaluation.batching import (
-    CPU_BATCH_SIZE,
     batch_size_for_memory,
     call_groups,
     choose_batch_size,
@@ -96,14 +95,16 @@ def test_batch_size_from_memory_is_whole_problems_when_one_fits():
     assert batch_size_for_memory(free_bytes=10**15, bytes_per_sequence=1, num_samples=256) == 1024  # the cap
 
 
-def test_kv_cache_size_follows_the_model_config_and_the_cpu_keeps_its_default(tiny_checkpoint):
+def test_kv_cache_size_follows_the_model_config_and_the_cpu_takes_one_problem_per_call(tiny_checkpoint):
     model = tiny_checkpoint.model
     config = getattr(model.config, "text_config", None) or model.config
     kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     per_token = 2 * config.num_hidden_layers * kv_heads * head_dim * model.dtype.itemsize
     assert kv_cache_bytes_per_sequence(model, 100) == 100 * per_token
-    assert choose_batch_size(model, CPU, num_samples=256, sequence_tokens=100) == CPU_BATCH_SIZE
+    # On a CPU: one problem per call with all its samples (they share the prompt cache), when memory allows.
+    assert choose_batch_size(model, CPU, num_samples=256, sequence_tokens=100) == 256
+    assert choose_batch_size(model, CPU, num_samples=4, sequence_tokens=100) == 4
 
 
 # ---------------------------------------------------------------------------------------------------------------

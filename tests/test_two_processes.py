@@ -37,6 +37,8 @@ def test_processes_with_different_kept_counts_run_the_same_micro_steps_and_finis
     assert [entry["process_index"] for entry in ranks] == [0, 1]
     assert all(entry["num_processes"] == 2 for entry in ranks)
     assert [entry["loss_calls"] for entry in ranks] == [8, 8]
+    # Rows agree across processes at each micro-step (TRL's loss gathers per-row statistics): rank 0 pads.
+    assert [entry["rows_per_loss_call"] for entry in ranks] == [[2] * 8, [2] * 8]
     assert [entry["updates"] for entry in ranks] == [[2.0, 2.0], [2.0, 2.0]]
     assert [entry["global_step"] for entry in ranks] == [4, 4]
 

@@ -8,7 +8,11 @@ It changes only what it must (TRL 1.16.0, private methods, pinned in requirement
   rollout is compacted (trainers/rollout.py): kept samples fill the first update slots, dropped samples are neither
   forwarded nor back-propagated, and slots left without a kept sample do nothing at all, so a rollout makes
   ceil(kept / update size) optimizer updates as in the official code. ``--fixed-updates-per-rollout`` keeps TRL's
-  geometry (every slot steps, dropped samples ride along at zero weight).
+  geometry (every slot steps, dropped samples ride along at zero weight);
+- ``_get_per_token_logps_and_entropies`` (compacted rollouts only): TRL's no-gradient pass for the rollout policy's
+  log-probabilities runs over every sample before the rewards are known. It is deferred until the rollout is
+  arranged, then skipped when the rollout makes at most one update in one iteration (the policy has not moved, so
+  TRL's own stand-in, the current log-probabilities detached, is exact) and otherwise run on the forwarded rows only.
 The loss mask travels as ``tool_mask``, which TRL multiplies into the loss mask only (the attention still sees the
 whole completion); ``num_items_in_batch`` is the token count the token-mean ("dapo") loss divides by.
 In ``grpo`` mode the advantages and the geometry are TRL's own; only the objective metrics are added.
@@ -22,15 +26,19 @@ from typing import Any
 
 import torch
 from trl import GRPOTrainer
+from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
-from trainers.objectives import decomposed_advantages, sample_correctness
+from trainers.objectives import decomposed_advantages, sample_correctness, shuffled_rows
 from trainers.rollout import (
+    MODEL_INPUT_KEYS,
+    SkipsIdleUpdates,
     active_slot_layout,
     kept_first_order,
     loss_tokens,
-    micro_batches_needed,
+    micro_batch_rows,
+    micro_batch_sizes,
     place_in_slots,
     take_rows,
     updates_for,
@@ -48,6 +56,7 @@ TRL_METHODS_WE_OVERRIDE = (
     "_clip_grad_norm",
     "create_scheduler",
     "_compute_loss",
+    "_get_per_token_logps_and_entropies",
     "log",
 )
 
@@ -95,6 +104,9 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         self._active_micro_steps: list[bool] = []
         self._rollout_started_at: int | None = None
         self._idle_update = False  # True from the last micro-step of an empty update slot until the next micro-step
+        # Set while TRL scores a compacted rollout and would compute the old log-probabilities of every sample.
+        self._defer_old_logps = False
+        self._old_logps_deferred = False
 
     @property
     def compacts_rollouts(self) -> bool:
@@ -117,10 +129,29 @@ class DecomposedGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs):
         self._rewards_per_func = None
-        output = super()._generate_and_score_completions(inputs)
+        self._defer_old_logps = self._old_logps_deferred = self.compacts_rollouts and self._trl_needs_old_logps()
+        try:
+            output = super()._generate_and_score_completions(inputs)
+        finally:
+            self._defer_old_logps = False
         if self._rewards_per_func is None:
             raise RuntimeError("TRL did not call _calculate_rewards; the pinned TRL version is required")
         return self.apply_objective(output, self._rewards_per_func)
+
+    def _trl_needs_old_logps(self) -> bool:
+        """Whether TRL computes the rollout policy's log-probabilities of every sample while scoring (TRL 1.16.0's
+        rule: the rollout spans several updates or iterations), for no reason but the geometry: with vLLM's
+        importance-sampling correction it needs them for every sample, and they are not deferred."""
+        several = self.args.gradient_accumulation_steps % (self.args.steps_per_generation * self.num_iterations) != 0
+        return several and self.model.training and not (self.use_vllm and self.vllm_importance_sampling_correction)
+
+    def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
+        if self._defer_old_logps:
+            # TRL's first call while scoring is the old-log-prob pass (the reference pass comes after it):
+            # answer None, which TRL reads as "not computed"; _compact_rollout fills in what the updates need.
+            self._defer_old_logps = False
+            return None, None, None
+        return super()._get_per_token_logps_and_entropies(*args, **kwargs)
 
     def apply_objective(self, output: dict[str, Any], rewards_per_func: torch.Tensor) -> dict[str, Any]:
         """Replace advantages and loss mask in TRL's scored batch ``output`` according to the objective.
@@ -198,21 +229,36 @@ class DecomposedGRPOTrainer(GRPOTrainer):
             raise RuntimeError("the objective did not record which samples to keep")
         batch_size, accumulation = self.args.per_device_train_batch_size, self.args.gradient_accumulation_steps
         steps_per_rollout = self.args.steps_per_generation
-        local_needed = micro_batches_needed(int(self._local_keep.sum()), batch_size)
-        # Every process runs the same number of micro-batches (ZeRO-3 would hang otherwise): the most any needs.
-        needed = self.accelerator.gather(torch.tensor([local_needed], device=self.accelerator.device))
-        active = int(needed.max())
+        kept = int(self._local_keep.sum())
+        # Every process runs as many micro-batches, of as many rows at each micro-step (ZeRO-3 would hang, and TRL's
+        # per-row gathers in the loss fail, otherwise): the kept counts of all processes decide the sizes.
+        kept_per_process = self.accelerator.gather(torch.tensor([kept], device=self.accelerator.device)).tolist()
+        sizes = micro_batch_sizes(kept_per_process, batch_size)
+        active = len(sizes)
         self._active_micro_steps = active_slot_layout(active, steps_per_rollout, accumulation)
-        arranged = take_rows(scored, kept_first_order(self._local_keep)[: active * batch_size])
-        micro_batches = [
-            take_rows(arranged, torch.arange(start, start + batch_size))
-            for start in range(0, active * batch_size, batch_size)
-        ]
-        slots = place_in_slots(
-            [unsplit_pixel_values_by_grid(batch) for batch in micro_batches], self._active_micro_steps
-        )
+        rows = micro_batch_rows(kept_first_order(self._local_keep), kept, batch_size, sizes)
+        micro_batches = [unsplit_pixel_values_by_grid(take_rows(scored, batch_rows)) for batch_rows in rows]
+        if self._old_logps_deferred and (self.num_iterations > 1 or updates_for(active, accumulation) > 1):
+            for batch in micro_batches:
+                batch["old_per_token_logps"] = self._rollout_policy_logps(batch)
+        self._metrics["train"]["objective/padding_rows"].append(float(sum(sizes) - kept))
+        slots = place_in_slots(micro_batches, self._active_micro_steps)
         self._record_geometry(slots)
         return slots
+
+    @torch.no_grad()
+    def _rollout_policy_logps(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The log-probabilities of a micro-batch's completion tokens under the weights that generated them (no update
+        has run yet), read from the same inputs the loss reads."""
+        input_ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+        attention_mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
+        model_inputs = {key: batch.get(key) for key in MODEL_INPUT_KEYS}
+        # As TRL's own pass: checkpointing has nothing to save without gradients (and would warn under no_grad).
+        with disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+            logps, _, _ = super()._get_per_token_logps_and_entropies(
+                self.model, input_ids, attention_mask, batch["completion_ids"].size(1), **model_inputs
+            )
+        return logps
 
     def _record_geometry(self, micro_batches: list[dict[str, Any] | None]) -> None:
         """Per update slot: the kept tokens of all processes (the token-mean loss's normaliser), updates, empties."""
@@ -263,8 +309,8 @@ class DecomposedGRPOTrainer(GRPOTrainer):
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         scheduler = super().create_scheduler(num_training_steps, optimizer)
-        if not isinstance(scheduler, _SkipsIdleUpdates):
-            self.lr_scheduler = _SkipsIdleUpdates(scheduler, self)
+        if not isinstance(scheduler, SkipsIdleUpdates):
+            self.lr_scheduler = SkipsIdleUpdates(scheduler, lambda: self._idle_update)
         return self.lr_scheduler
 
     def _record_metrics(
@@ -324,28 +370,3 @@ class DecomposedGRPOTrainer(GRPOTrainer):
         if is_training_log:
             self._window_counts.clear()
         super().log(logs, start_time)
-
-
-class _SkipsIdleUpdates:
-    """The Trainer's learning-rate scheduler, except that an idle update slot does not advance it."""
-
-    def __init__(self, scheduler, trainer: DecomposedGRPOTrainer) -> None:
-        self.scheduler = scheduler
-        self.trainer = trainer
-
-    def step(self, *args: Any, **kwargs: Any) -> None:
-        if not self.trainer._idle_update:
-            self.scheduler.step(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.scheduler, name)
-
-
-def shuffled_rows(num_rows: int, seed: int, rollout: int) -> torch.Tensor:
-    """The control's permutation of a rollout's reward rows: the same on every process (the reward matrix is gathered),
-    a new one for every rollout, and never the identity when there is anything to permute."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + rollout)
-    permutation = torch.randperm(num_rows, generator=generator)
-    if num_rows > 1 and torch.equal(permutation, torch.arange(num_rows)):
-        permutation = permutation.roll(1)
-    return permutation

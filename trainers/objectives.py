@@ -88,3 +88,13 @@ def sample_correctness(
         raise ValueError(f"split_on must be one of {SPLIT_ON_CHOICES}, got {split_on!r}")
     correct = scorable & (torch.nan_to_num(score, nan=float("-inf")) >= threshold)
     return correct, scorable
+
+
+def shuffled_rows(num_rows: int, seed: int, rollout: int) -> torch.Tensor:
+    """The control's permutation of a rollout's reward rows: the same on every process (the reward matrix is gathered),
+    a new one for every rollout, and never the identity when there is anything to permute."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + rollout)
+    permutation = torch.randperm(num_rows, generator=generator)
+    if num_rows > 1 and torch.equal(permutation, torch.arange(num_rows)):
+        permutation = permutation.roll(1)
+    return permutation

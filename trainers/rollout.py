@@ -5,8 +5,11 @@ micro-steps; each slot ends in one optimizer update. The official code (RLVR-Dec
 dropped samples from the rollout and makes ceil(kept / update size) updates. Here each process puts its kept
 samples first, in micro-batches of its per-device batch size, and every process runs the same number of
 micro-batches: the largest number any process needs (ZeRO-3 gathers parameters inside every forward, so a
-process that ran fewer forwards than the others would hang them). A process with fewer kept samples fills its
-last micro-batches with dropped samples at zero weight.
+process that ran fewer forwards than the others would hang them). A micro-batch holds kept samples only, so the
+last one may be smaller than the others. With several processes the micro-batches of one micro-step must also have
+as many rows on every process (TRL's loss gathers per-row statistics, and a gather of unequal sizes fails), so a
+process with fewer kept samples for a micro-step fills up with dropped samples at zero weight, as many as the
+process with the most has more. On one process no dropped sample is ever forwarded.
 
 Active micro-steps fill whole slots from the first; a last, partial slot runs its *final* micro-steps, because the
 final micro-step of a slot is where data-parallel gradients synchronise and the optimizer (or DeepSpeed) steps.
@@ -16,10 +19,24 @@ The remaining slots run nothing: no forward, no backward, no optimizer or schedu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+# What a scored batch passes to the model besides the token ids (images of a vision-language model).
+MODEL_INPUT_KEYS = (
+    "pixel_values",
+    "image_grid_thw",
+    "num_images",
+    "pixel_attention_mask",
+    "spatial_shapes",
+    "num_tiles",
+    "image_sizes",
+    "token_type_ids",
+    "mm_token_type_ids",
+    "image_position_ids",
+)
 
 
 def micro_batches_needed(kept: int, batch_size: int) -> int:
@@ -58,6 +75,40 @@ def kept_first_order(keep: torch.Tensor, generator: torch.Generator | None = Non
     return torch.cat([kept, dropped])
 
 
+def micro_batch_sizes(kept_per_process: Sequence[int], batch_size: int) -> list[int]:
+    """Rows of each micro-batch of a rollout, the same on every process: at each micro-step, the most kept samples
+    any process has for it (kept samples fill micro-batches of ``batch_size`` in order).
+
+    >>> micro_batch_sizes([5], batch_size=2), micro_batch_sizes([1, 8], batch_size=2), micro_batch_sizes([3, 1], 2)
+    ([2, 2, 1], [2, 2, 2, 2], [2, 1])
+    """
+    micro_batches = max(micro_batches_needed(kept, batch_size) for kept in kept_per_process)
+    return [
+        max(min(batch_size, kept - index * batch_size) for kept in kept_per_process) for index in range(micro_batches)
+    ]
+
+
+def micro_batch_rows(order: torch.Tensor, kept: int, batch_size: int, sizes: Sequence[int]) -> list[torch.Tensor]:
+    """The rows of each micro-batch, from ``order`` (kept rows first, as ``kept_first_order`` gives).
+
+    Micro-batch i holds this process's kept rows for it (up to ``batch_size``), then dropped rows, each used once,
+    up to ``sizes[i]`` rows: zero-weight padding where another process has more kept samples for that micro-step.
+
+    >>> [rows.tolist() for rows in micro_batch_rows(torch.arange(8), kept=3, batch_size=2, sizes=[2, 2, 1])]
+    [[0, 1], [2, 3], [4]]
+    """
+    rows, next_dropped = [], kept
+    for index, size in enumerate(sizes):
+        start = min(index * batch_size, kept)
+        own = order[start : min(start + batch_size, kept)]
+        padding = size - len(own)
+        if next_dropped + padding > len(order):
+            raise ValueError(f"micro-batch {index} needs {padding} padding rows; too few dropped rows are left")
+        rows.append(torch.cat([own, order[next_dropped : next_dropped + padding]]))
+        next_dropped += padding
+    return rows
+
+
 def take_rows(batch: dict[str, Any], rows: torch.Tensor) -> dict[str, Any]:
     """The batch with only ``rows``, in that order; per-batch values (0-d tensors, None) are kept as they are."""
 
@@ -85,3 +136,18 @@ def place_in_slots(micro_batches: Sequence[dict[str, Any]], layout: Sequence[boo
         raise ValueError(f"{len(micro_batches)} micro-batches for {sum(layout)} active micro-steps")
     remaining = iter(micro_batches)
     return [next(remaining) if active else None for active in layout]
+
+
+class SkipsIdleUpdates:
+    """A learning-rate scheduler, except that an idle update slot (``is_idle()`` true) does not advance it."""
+
+    def __init__(self, scheduler: Any, is_idle: Callable[[], bool]) -> None:
+        self.scheduler = scheduler
+        self.is_idle = is_idle
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        if not self.is_idle():
+            self.scheduler.step(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.scheduler, name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -11,8 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image as PILImage
 
-if TYPE_CHECKING:
-    from rlvr.tasks.chart.synthetic import ChartData
+from rlvr.tasks.chart.chart_data import ChartData
 
 IMAGE_PIXELS = 256
 DPI = 64

@@ -22,6 +22,7 @@ import datasets
 import numpy as np
 
 from rlvr.errors import UserError
+from rlvr.tasks.chart.chart_data import ChartData
 from rlvr.tasks.chart.drawing import ChartRenderer
 from rlvr.tasks.chart.schema import CHART_ROW_FEATURES
 
@@ -46,33 +47,6 @@ CATEGORY_POOLS = (
 MEASURES = ("revenue", "score", "production", "profit", "price", "rainfall", "output", "income", "budget")
 SERIES_POOLS = (("2020", "2021", "2022"), ("Online", "In store"), ("Q1", "Q2", "Q3"), ("Men", "Women"))
 CATEGORY_COUNTS = {"bar": (3, 7), "grouped bar": (3, 5), "horizontal bar": (3, 7), "line": (4, 8), "pie": (3, 6)}
-
-
-@dataclass(frozen=True)
-class ChartData:
-    """The numbers behind one chart. ``values[s][i]`` is series ``s`` at category ``i``, in units of
-    ``10 ** -decimals`` so arithmetic stays exact."""
-
-    chart_type: str
-    title: str
-    measure: str
-    category_singular: str
-    category_plural: str
-    categories: tuple[str, ...]
-    series: tuple[str, ...]
-    values: tuple[tuple[int, ...], ...]
-    decimals: int
-
-    def show(self, units: int) -> str:
-        if self.decimals == 0:
-            return str(units)
-        sign = "-" if units < 0 else ""
-        return f"{sign}{abs(units) // 10}.{abs(units) % 10}"
-
-    def table(self) -> dict:
-        series_columns = self.series if len(self.series) > 1 else (self.measure.capitalize(),)
-        rows = [[name, *(self.show(values[i]) for values in self.values)] for i, name in enumerate(self.categories)]
-        return {"columns": [self.category_singular.capitalize(), *series_columns], "rows": rows}
 
 
 @dataclass(frozen=True)
