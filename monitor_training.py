@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from evaluation.run_health import never_learned_warnings
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import check_output_folder, write_atomically
@@ -248,6 +249,7 @@ def summarize(log_history: Sequence[Mapping[str, Any]], *, title: str | None = N
         if bad_steps:
             shown = ", ".join(f"{step:g}" for step in bad_steps[:10]) + (", ..." if len(bad_steps) > 10 else "")
             lines.append(f"WARNING: {name} is NaN or infinite at {len(bad_steps)} logged steps ({shown})")
+    lines += never_learned_warnings(log_history)
     # The non-finite column appears only when it has something to say, so healthy summaries stay as they were.
     with_nonfinite = any(nonfinite.values())
     rows = [["metric", "points", "first", "last", "min", "max", *(["non-finite"] if with_nonfinite else [])]]

@@ -62,6 +62,7 @@ class RunConfig:
     beta: float = 0.0  # the KL coefficient of RL modes; DPO's beta for --mode dpo (must then be above 0)
     entropy_coef: float = 0.0
     shuffle_rewards: bool = False  # control runs: rewards permuted within each rollout
+    random_rewards: bool = False  # control runs: Bernoulli rewards at each rollout's own rate of correct samples
     loss_type: str = "dapo"
     epsilon: float = 0.2
     # Sampling
@@ -284,6 +285,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.shuffle_rewards,
         help="control run: permute the rewards within each rollout, so they no longer belong to their samples",
     )
+    objective.add_argument(
+        "--random-rewards",
+        action="store_true",
+        default=d.random_rewards,
+        help="control run: replace each rollout's rewards by coin flips at the rollout's own rate of correct samples",
+    )
 
     sampling = parser.add_argument_group("sampling")
     sampling.add_argument("--num-generations", type=int, default=d.num_generations, help="samples per prompt")
@@ -292,12 +299,8 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     sampling.add_argument("--num-iterations", type=int, default=d.num_iterations, help="passes over each rollout")
     sampling.add_argument("--use-vllm", action=argparse.BooleanOptionalAction, default=d.use_vllm)
     sampling.add_argument("--vllm-mode", choices=VLLM_MODES, default=d.vllm_mode, help="where vLLM runs")
-    sampling.add_argument(
-        "--vllm-gpu-memory-utilization",
-        type=float,
-        default=d.vllm_gpu_memory_utilization,
-        help="colocate: share of each GPU's memory for vLLM",
-    )
+    sampling.add_argument("--vllm-gpu-memory-utilization", type=float, default=d.vllm_gpu_memory_utilization,
+                          help="colocate: share of each GPU's memory for vLLM")  # fmt: skip
     sampling.add_argument(
         "--vllm-tensor-parallel-size", type=int, default=d.vllm_tensor_parallel_size, help="colocate: GPUs per engine"
     )

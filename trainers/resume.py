@@ -35,6 +35,7 @@ IDENTITY_SETTINGS = (
     "beta",
     "entropy_coef",
     "shuffle_rewards",
+    "random_rewards",
     "loss_type",
     "lora",
 )

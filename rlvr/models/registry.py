@@ -14,7 +14,7 @@ import torch
 
 from rlvr.errors import UserError
 from rlvr.models.tiny import (
-    TINY_ARITH_NAME,
+    CHAR_MODEL_CONFIGS,
     TINY_TEXT_NAME,
     TINY_VL_NAME,
     tiny_arith_model_path,
@@ -56,8 +56,8 @@ def resolve_model(name: str) -> ResolvedModel:
         return ResolvedModel(name, str(tiny_vl_model_path()), True, True)
     if name == TINY_TEXT_NAME:
         return ResolvedModel(name, str(tiny_text_model_path()), False, True)
-    if name == TINY_ARITH_NAME:
-        return ResolvedModel(name, str(tiny_arith_model_path()), False, True)
+    if name in CHAR_MODEL_CONFIGS:
+        return ResolvedModel(name, str(tiny_arith_model_path(name)), False, True)
     source = MODEL_ALIASES.get(name, name)
     local = Path(source)
     if local.is_dir():
