@@ -103,3 +103,12 @@ def test_a_trainer_state_nested_too_deeply_is_one_line(tmp_path):
         assert exit_.code == 2
     else:
         raise AssertionError("a deeply nested trainer_state.json must be refused")
+
+
+def test_a_run_that_never_saw_a_reward_or_a_gradient_is_called_out_in_words():
+    idle = [{"reward": 0.0, "grad_norm": 0.0, "loss": 0.0, "step": step} for step in (2, 4, 6)]
+    summary = summarize(idle, mode="grpo")
+    assert "WARNING: the reward was 0 at all 3 logged steps" in summary
+    assert "WARNING: the gradient norm was 0 at all 3 logged steps" in summary
+    learning = [{**entry, "reward": 0.25 * (entry["step"] == 4), "grad_norm": 0.5} for entry in idle]
+    assert "WARNING" not in summarize(learning, mode="grpo")
