@@ -1,4 +1,4 @@
-"""`make science` end to end with tiny settings (--smoke): every stage runs and the report is written from its files."""
+"""`make science` end to end with tiny settings (--smoke): every stage runs, and the report comes from its files."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ CARRIES = [True] * 45 + [False] * 55
 
 
 def point(p_y: float, hard_correct: int = 6, easy_correct: int = 250, follows: float = 0.99, **extra) -> dict:
-    """One evaluated model: ``hard_correct`` of 256 right on each problem that carries, ``easy_correct`` on the rest."""
+    """One evaluated model: ``hard_correct`` of 256 right on each problem that carries, ``easy_correct`` elsewhere."""
     tagged = {"-": 10_000, "+": 1_000}
     return {
         "step": -1, "num_samples": N, "carries": CARRIES,
@@ -65,7 +65,8 @@ def fabricated(effects=EFFECTS, controls_drift: float = 0.0, coupling_after: flo
     choice = choose_learning_rate(bases[0], sweep, ["1e-4"])
     summary = {
         "settings": {**settings.__dict__, "bootstrap_resamples": 40},
-        "arms": {label: {"mode": a.mode, "flags": list(a.flags), "control_of": a.control_of} for label, a in ARMS.items()},
+        "arms": {label: {"mode": a.mode, "flags": list(a.flags), "control_of": a.control_of}
+                 for label, a in ARMS.items()},
         "objectives": [arm.label for arm in OBJECTIVES], "bases": bases, "runs": runs, "sweep": sweep,
         "coupling": coupling, "learning_rate": {**choice, "used": "1e-4"},
     }  # fmt: skip
