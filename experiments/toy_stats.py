@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from evaluation.pass_at_k import pass_at_k
+from rlvr.estimators import pass_at_k
 
 CONFIDENCE = 0.95
 Pair = tuple[int, int]  # (SFT seed, RL seed)

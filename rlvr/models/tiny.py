@@ -292,7 +292,7 @@ TINY_ARITH_CONFIG = {
     "max_position_embeddings": 64,
     "tie_word_embeddings": True,
 }
-# ``tiny-carry``: the same tokenizer in a model eight times cheaper (hidden 64, 2 layers, about 0.1M parameters), so
+# ``tiny-carry``: the same tokenizer in a model eight times smaller (hidden 64, 2 layers, 0.13M parameters), so
 # that the two-procedure addition experiment (docs/objectives.md) fits its hour on two CPU cores.
 TINY_CARRY_NAME = "tiny-carry"
 TINY_CARRY_CONFIG = {
