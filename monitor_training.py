@@ -234,12 +234,8 @@ def summarize(log_history: Sequence[Mapping[str, Any]], *, title: str | None = N
     lines = [title or "Training summary"]
     if mode:
         lines.append(f"mode: {mode}")
-    if steps:
-        lines.append(
-            f"steps: {int(max(steps))} (log entries: {len(log_history)}, first logged step {int(min(steps))})"
-        )
-    else:
-        lines.append(f"steps: unknown (log entries: {len(log_history)})")
+    first = f", first logged step {int(min(steps))}" if steps else ""
+    lines.append(f"steps: {int(max(steps)) if steps else 'unknown'} (log entries: {len(log_history)}{first})")
     names = metric_names(log_history)
     if not names:
         lines.append("no numeric metrics logged yet")
