@@ -47,18 +47,18 @@ class Settings:
     sft_seeds: tuple[int, ...] = (0, 1)
     rl_seeds: tuple[int, ...] = (0, 1, 2)
     # Largest first; the first at which the controls survive is taken.
-    learning_rates: tuple[str, ...] = ("1e-3", "3e-4", "1e-4", "3e-5")
+    learning_rates: tuple[str, ...] = ("1e-3", "3e-4", "1e-4", "3e-5", "1e-5")
     rollouts: int = 24
     coupling_rollouts: int = 12
     slots_per_rollout: int = 2
     num_samples: int = 256
     k_values: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
     bootstrap_resamples: int = 1000
-    # Supervised warm start: AdamW 3e-3, batch 128, 50 warm-up steps then constant, 600 steps.
+    # Supervised warm start: AdamW 3e-3, batch 128, 50 warm-up steps then a linear decay to 0 over 1,000 steps: at 600
+    # steps at a constant rate one base followed its rare strategy in only 94% of its answers, below gate (b).
     sft_args: tuple[str, ...] = (
         "--learning-rate", "3e-3", "--batch-size", "128", "--gradient-accumulation-steps", "1", "--warmup", "50",
-        "--lr-scheduler-type", "constant_with_warmup", "--max-steps", "600", "--logging-steps", "100",
-        "--save-steps", "10000",
+        "--lr-scheduler-type", "linear", "--max-steps", "1000", "--logging-steps", "100", "--save-steps", "10000",
     )  # fmt: skip
     # RL: rollouts of 64 prompts x 8 samples at temperature 1, updates of 32 prompts (2 per rollout), no KL, no
     # entropy bonus, the learning rate warmed up over 4 update slots and then constant (the paper's schedule).
@@ -92,7 +92,7 @@ def smoke_settings() -> Settings:
         num_samples=16,
         k_values=(1, 2, 4, 8, 16),
         bootstrap_resamples=50,
-        sft_args=tuple(value if value != "600" else "40" for value in settings.sft_args),
+        sft_args=tuple(value if value != "1000" else "40" for value in settings.sft_args),
         sampling_args=("--num-samples", "16", "--temperature", "0.6", "--top-p", "1.0", "--max-new-tokens", "6",
                        "--batch-size", "256", "--max-problems", "24"),
         probe_args=("--samples-per-prompt", "2"),
