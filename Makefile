@@ -41,12 +41,12 @@ lint: $(STAMP)
 clean-demo:
 	rm -rf runs/demo
 
-# The decomposed objectives against their controls on the arithmetic toy, end to end on the CPU (about 40 min on two
-# cores): learning gate, table and
-# figures in docs/results/, see docs/objectives.md. A second call resumes from runs/objectives_toy/ (--force: redo).
+# The decomposed objectives against their controls on two-procedure addition, end to end on the CPU (sized for an hour
+# on two idle cores): mechanism gate, learning rate, verdicts, tables and figures in docs/results/, see
+# docs/objectives.md. A second call resumes from runs/objectives_toy/ (--force: redo; --smoke: every stage, tiny).
 .PHONY: science
 science: $(STAMP)
-	$(BIN)/python experiments/objectives_toy.py
+	$(BIN)/python experiments/objectives_toy.py && $(BIN)/python experiments/quote_results.py
 
 # Speed figures (docs/benchmarks.md): the Pass@k command on 100,000 problems x 256 samples, samples/s of
 # generate_samples.py against a plain generate loop, and training-step cost against TRL, on the tiny models.

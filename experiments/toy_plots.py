@@ -1,7 +1,6 @@
-"""Figures of experiments/objectives_toy.py: Pass@k curves (absolute and minus the base) and entropy over steps.
+"""Figures of experiments/objectives_toy.py: Pass@k of every objective, P(Y) during training, Pass@64 against KL.
 
-Bands are mean ± std over RL seeds; the base model, a single run, shows its 95% bootstrap interval over problems
-instead. Colours and markers are the ones evaluation/plotting.py gives each method everywhere.
+Lines are means over runs (SFT seeds x RL seeds), bands ± one standard deviation; the base is the mean of the bases.
 """
 
 from __future__ import annotations
@@ -14,121 +13,106 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from experiments.toy_claims import LARGE_K, pass_at
 from rlvr.methods import assign_styles
-
-BASE = "base"
 
 
 def _new_figure(panels: int) -> tuple[Figure, list]:
-    figure = Figure(figsize=(6.4 * panels, 4.4), layout="constrained")
+    figure = Figure(figsize=(6.0 * panels, 4.4), layout="constrained")
     FigureCanvasAgg(figure)
     return figure, list(figure.subplots(1, panels, squeeze=False).ravel())
 
 
-def _seed_matrix(summary: Mapping[str, Any], method: str, ks: list[str]) -> dict[int, np.ndarray]:
-    """Seed -> Pass@k over ``ks`` for the runs of one arm."""
-    runs = [run for run in summary["runs"].values() if run["method"] == method]
-    return {run["seed"]: np.array([run["pass_at_k"][k] for k in ks]) for run in runs}
-
-
-def _mean_and_std(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _band(axes, x, rows: list[list[float]], label: str, style, linestyle: str = "-") -> None:
     values = np.array(rows)
-    return values.mean(axis=0), values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1])
+    mean = values.mean(axis=0)
+    std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros_like(mean)
+    axes.plot(x, mean, color=style.colour, marker=style.marker, linestyle=linestyle, label=label)
+    axes.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.12, linewidth=0)
+
+
+def _finish(axes, xlabel: str, ylabel: str, title: str, log_x: bool = False) -> None:
+    if log_x:
+        axes.set_xscale("log", base=2)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best", fontsize=7)
 
 
 def plot_pass_at_k(summary: Mapping[str, Any], output: Path) -> None:
-    """Left: Pass@k of the base, each objective (solid, ±std over seeds) and its shuffled control (dotted).
-    Right: each objective minus its shuffled control, paired by seed: what the reward itself did."""
-    ks = sorted(summary["runs"][BASE]["pass_at_k"], key=int)
-    x = np.array([int(k) for k in ks])
-    styles = assign_styles(summary["methods"])
-    control_of = {
-        target: control
-        for control, target in summary.get("controls", {}).items()
-        if target != BASE and target in summary["aggregate"] and control in summary["aggregate"]
-    }
-    figure, (absolute, relative) = _new_figure(2)
-    base_run = summary["runs"][BASE]
-    base = styles[BASE]
-    low, high = ([base_run["confidence_intervals"][k][side] for k in ks] for side in (0, 1))
-    absolute.plot(x, [base_run["pass_at_k"][k] for k in ks], color=base.colour, marker=base.marker, linestyle="--",
-                  label="base (95% CI)")  # fmt: skip
-    absolute.fill_between(x, low, high, color=base.colour, alpha=0.10, linewidth=0)
-    relative.axhline(0.0, color="black", linestyle="--", linewidth=1.0, label="no difference")
-    for method, control in control_of.items():
-        style = styles[method]
-        line = {"color": style.colour, "marker": style.marker}
-        ours, theirs = _seed_matrix(summary, method, ks), _seed_matrix(summary, control, ks)
-        mean, std = _mean_and_std(list(ours.values()))
-        absolute.plot(x, mean, label=f"{method} (±std, {len(ours)} seeds)", **line)
-        absolute.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.15, linewidth=0)
-        control_mean, _ = _mean_and_std(list(theirs.values()))
-        absolute.plot(x, control_mean, linestyle=":", color=style.colour, label=f"{method}, rewards shuffled")
-        paired = [ours[seed] - theirs[seed] for seed in sorted(set(ours) & set(theirs))]
-        mean, std = _mean_and_std(paired)
-        relative.plot(x, mean, label=f"{method} - shuffled (±std)", **line)
-        relative.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.15, linewidth=0)
-    for axes in (absolute, relative):
-        axes.set_xscale("log", base=2)
-        axes.set_xticks(x, [str(k) for k in x])
-        axes.minorticks_off()
-        axes.set_xlabel("k (samples per problem, log2 scale)")
-        axes.grid(True, alpha=0.3)
-        axes.legend(loc="best", fontsize=7)
-    absolute.set_ylabel("Pass@k")
-    absolute.set_title("Pass@k on held-out problems")
-    relative.set_ylabel("Pass@k of the objective minus its shuffled control")
-    relative.set_title("What the rewards did, beyond the drift of training")
-    figure.savefig(output, dpi=150, bbox_inches="tight")
-
-
-def plot_entropy(summary: Mapping[str, Any], output: Path) -> None:
-    """Mean per-token policy entropy on held-out prompts against the RL step, mean ± std over seeds."""
-    styles = assign_styles(summary["methods"])
-    figure, (axes,) = _new_figure(1)
-    for method in summary["methods"]:
-        curve = summary["aggregate"][method]["entropy_curve"]
-        if method == BASE or not curve:
-            continue
-        steps = np.array([step for step, _ in curve])
-        mean = np.array([stats["mean"] for _, stats in curve])
-        std = np.array([stats["std"] or 0.0 for _, stats in curve])
-        style = styles[method]
-        axes.plot(steps, mean, color=style.colour, marker=style.marker, label=method)
-        axes.fill_between(steps, mean - std, mean + std, color=style.colour, alpha=0.18, linewidth=0)
-    axes.set_xlabel("RL step (0 = SFT warm start)")
-    axes.set_ylabel("mean per-token entropy (nats)")
-    axes.set_title("Policy entropy on held-out prompts (±std over seeds)")
-    axes.grid(True, alpha=0.3)
-    axes.legend(loc="best")
-    figure.savefig(output, dpi=150, bbox_inches="tight")
-
-
-def plot_dynamics(summary: Mapping[str, Any], output: Path) -> None:
-    """Pass@1 and Pass@16 of each objective from the warm start through its saved checkpoints to the end (the paper's
-    training-dynamics figure), mean ± std over seeds."""
-    objectives = [method for method in summary["methods"] if summary["aggregate"][method]["dynamics"]]
-    if not objectives:
-        return
-    styles = assign_styles(summary["methods"])
-    base = summary["runs"][BASE]["pass_at_k"]
-    last_slot = summary["settings"]["rollouts"] * summary["settings"]["slots_per_rollout"]
+    ks = [k for k in summary["settings"]["k_values"] if k <= summary["settings"]["num_samples"]]
+    styles = assign_styles(["base", *summary["objectives"]])
     figure, panels = _new_figure(2)
-    for axes, k in zip(panels, ("1", "16"), strict=True):
-        for method in objectives:
-            aggregate = summary["aggregate"][method]
-            saved = sorted((int(step), values[k]) for step, values in aggregate["dynamics"].items())
-            points = [(0, {"mean": base[k], "std": 0.0}), *saved, (last_slot, aggregate["pass_at_k"][k])]
-            steps = np.array([step for step, _ in points])
-            mean = np.array([values["mean"] for _, values in points])
-            std = np.array([values["std"] or 0.0 for _, values in points])
-            style = styles[method]
-            axes.plot(steps, mean, color=style.colour, marker=style.marker, label=method)
-            axes.fill_between(steps, mean - std, mean + std, color=style.colour, alpha=0.15, linewidth=0)
-        axes.axhline(base[k], color="black", linestyle="--", linewidth=1.0, label="base")
-        axes.set_xlabel("update slot")
-        axes.set_ylabel(f"Pass@{k} on held-out problems")
-        axes.set_title(f"Pass@{k} during training (±std over seeds)")
-        axes.grid(True, alpha=0.3)
-        axes.legend(loc="best", fontsize=8)
-    figure.savefig(output, dpi=150, bbox_inches="tight")
+    for axes, carry_only, title in zip(
+        panels, (False, True), ("every held-out problem", "problems that carry"), strict=True
+    ):
+
+        def curve(point: Mapping[str, Any], carry_only: bool = carry_only) -> list[float]:
+            return [pass_at(k, carry_only)(point).mean() for k in ks]
+
+        _band(axes, ks, [curve(base["points"][0]) for base in summary["bases"]], "base", styles["base"], "--")
+        for label in summary["objectives"]:
+            runs = [run for run in summary["runs"] if run["arm"] == label]
+            if runs:
+                _band(axes, ks, [curve(run["points"][-1]) for run in runs], label, styles[label])
+        _finish(axes, "k (log2 scale)", "Pass@k", f"Pass@k, {title}", log_x=True)
+    figure.savefig(output, dpi=120, bbox_inches="tight")
+
+
+def plot_strategy(summary: Mapping[str, Any], output: Path) -> None:
+    """P(Y) on problems that carry at the base, the middle checkpoint and the end, objectives and controls."""
+    arms = [label for label in summary["arms"] if any(run["arm"] == label for run in summary["runs"])]
+    styles = assign_styles(["base", *arms])
+    base = np.mean([b["points"][0]["p_y_carries"] for b in summary["bases"]])
+    figure, panels = _new_figure(2)
+    for axes, controls in zip(panels, (False, True), strict=True):
+        for label in arms:
+            if (summary["arms"][label]["control_of"] is not None) != controls:
+                continue
+            runs = [run for run in summary["runs"] if run["arm"] == label]
+            middle = point_count(runs[0])
+            x = [0, *(point["step"] if point["step"] >= 0 else 2 * middle for point in runs[0]["points"])]
+            rows = [[base, *(point["p_y_carries"] for point in run["points"])] for run in runs]
+            _band(axes, x, rows, label, styles[label], ":" if controls else "-")
+        axes.axhline(base, color="black", linestyle="--", linewidth=1.0, label="base")
+        _finish(axes, "update slot", "P(Y) on problems that carry (T=1)", "controls" if controls else "objectives")
+    figure.savefig(output, dpi=120, bbox_inches="tight")
+
+
+def point_count(run: Mapping[str, Any]) -> int:
+    """The middle checkpoint's slot, so the end sits at twice it."""
+    steps = [point["step"] for point in run["points"] if point["step"] >= 0]
+    return steps[0] if steps else 1
+
+
+def plot_kl(summary: Mapping[str, Any], output: Path) -> None:
+    """Pass@64 on problems that carry against KL(policy || base): every run's middle and end."""
+    styles = assign_styles(["base", *summary["objectives"]])
+    figure, (axes,) = _new_figure(1)
+    for label in summary["objectives"]:
+        runs = [run for run in summary["runs"] if run["arm"] == label]
+        points = [point for run in runs for point in run["points"]]
+        if points:
+            axes.scatter(
+                [p["kl_to_base"] for p in points],
+                [pass_at(LARGE_K, True)(p).mean() for p in points],
+                color=styles[label].colour,
+                marker=styles[label].marker,
+                label=label,
+                s=18,
+            )
+    _finish(
+        axes,
+        "KL(policy || base), nats per completion",
+        f"Pass@{LARGE_K}, problems that carry",
+        "Objectives at the same distance from the base",
+    )
+    figure.savefig(output, dpi=120, bbox_inches="tight")
+
+
+def plot_all(summary: Mapping[str, Any], folder: Path) -> None:
+    plot_pass_at_k(summary, folder / "objectives_toy_pass_at_k.png")
+    plot_strategy(summary, folder / "objectives_toy_strategy.png")
+    plot_kl(summary, folder / "objectives_toy_kl.png")

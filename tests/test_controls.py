@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from trainers.config import RunConfig
-from trainers.objectives import shuffled_rows
+from trainers.objectives import coin_flip_rewards, shuffled_rows
 
 
 def test_the_shuffle_is_a_permutation_that_changes_every_rollout_and_agrees_across_processes():
@@ -35,3 +35,21 @@ def test_a_shuffled_run_trains_on_the_rollouts_rewards_in_another_order(tiny_tex
 
 def test_learning_rate_zero_is_a_valid_control():
     assert RunConfig(learning_rate=0.0).learning_rate == 0.0
+
+
+def test_the_coin_flip_control_keeps_the_rollouts_rate_of_successes_at_random_places():
+    rewards = torch.tensor([[1.0], [0.0], [0.0], [0.0]]).repeat(256, 1)  # a quarter right
+    flipped = coin_flip_rewards(rewards, seed=3, rollout=0)
+    assert set(flipped.unique().tolist()) <= {0.0, 1.0}
+    assert abs(flipped.mean().item() - 0.25) < 0.05  # binomial standard error 0.014 on 1,024 flips
+    assert not torch.equal(flipped, rewards)
+    assert torch.equal(flipped, coin_flip_rewards(rewards, seed=3, rollout=0))  # every process draws the same
+    assert not torch.equal(flipped, coin_flip_rewards(rewards, seed=3, rollout=1))
+    unscored = torch.tensor([[float("nan")], [1.0]])
+    assert coin_flip_rewards(unscored, seed=0, rollout=0)[0].isnan().all()  # a sample without a reward stays so
+
+
+def test_a_random_reward_run_is_a_flag_of_the_run_config():
+    from trainers.config_parser import parse_run_config
+
+    assert parse_run_config(["--mode", "psr", "--random-rewards"]).random_rewards

@@ -120,3 +120,12 @@ def test_coinciding_series_in_one_panel_stay_distinguishable():
     looks = {(line.get_marker(), line.get_linestyle(), line.get_markersize()) for line in lines}
     assert len(looks) == 3
     assert all(line.get_markerfacecolor() == "none" for line in lines)  # hollow: a smaller one shows inside
+
+
+def test_a_run_that_never_saw_a_reward_or_a_gradient_is_called_out_in_words():
+    idle = [{"reward": 0.0, "grad_norm": 0.0, "loss": 0.0, "step": step} for step in (2, 4, 6)]
+    summary = summarize(idle, mode="grpo")
+    assert "WARNING: the reward was 0 at all 3 logged steps" in summary
+    assert "WARNING: the gradient norm was 0 at all 3 logged steps" in summary
+    learning = [{**entry, "reward": 0.25 * (entry["step"] == 4), "grad_norm": 0.5} for entry in idle]
+    assert "WARNING" not in summarize(learning, mode="grpo")

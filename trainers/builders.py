@@ -24,6 +24,7 @@ def objective_config(config: RunConfig, correctness_reward: str) -> ObjectiveCon
         correctness_reward=correctness_reward,
         fixed_updates_per_rollout=config.fixed_updates_per_rollout,
         shuffle_rewards=config.shuffle_rewards,
+        random_rewards=config.random_rewards,
     )
 
 

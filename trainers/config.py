@@ -56,6 +56,7 @@ class RunConfig:
     beta: float = 0.0  # the KL coefficient of RL modes; DPO's beta for --mode dpo (must then be above 0)
     entropy_coef: float = 0.0
     shuffle_rewards: bool = False  # control runs: rewards permuted within each rollout
+    random_rewards: bool = False  # control runs: Bernoulli rewards at each rollout's own rate of correct samples
     loss_type: str = "dapo"
     epsilon: float = 0.2
     # Sampling

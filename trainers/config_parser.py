@@ -97,6 +97,12 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.shuffle_rewards,
         help="control run: permute the rewards within each rollout, so they no longer belong to their samples",
     )
+    objective.add_argument(
+        "--random-rewards",
+        action="store_true",
+        default=d.random_rewards,
+        help="control run: coin-flip rewards at the rollout's rate of correct ones",
+    )
 
     sampling = parser.add_argument_group("sampling")
     sampling.add_argument("--num-generations", type=int, default=d.num_generations, help="samples per prompt")

@@ -30,7 +30,7 @@ from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
-from trainers.objectives import decomposed_advantages, sample_correctness, shuffled_rows
+from trainers.objectives import coin_flip_rewards, decomposed_advantages, sample_correctness, shuffled_rows
 from trainers.rollout import (
     MODEL_INPUT_KEYS,
     SkipsIdleUpdates,
@@ -71,7 +71,8 @@ class ObjectiveConfig:
     split_on: str
     correctness_reward: str
     fixed_updates_per_rollout: bool
-    shuffle_rewards: bool = False  # the control of an experiment, never a training recipe
+    shuffle_rewards: bool = False  # the controls of an experiment, never a training recipe
+    random_rewards: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in RL_MODES:
@@ -123,6 +124,8 @@ class DecomposedGRPOTrainer(GRPOTrainer):
             rewards_per_func = rewards_per_func[
                 shuffled_rows(rewards_per_func.size(0), self.args.seed, self._rollouts)
             ]
+        if self.objective.random_rewards and self.model.training:
+            rewards_per_func = coin_flip_rewards(rewards_per_func, self.args.seed, self._rollouts)
         self._rollouts += int(self.model.training)
         self._rewards_per_func = rewards_per_func
         return rewards_per_func

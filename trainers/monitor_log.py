@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rlvr.errors import UserError
+from trainers.run_health import never_learned_warnings
 
 TRAINER_STATE = "trainer_state.json"
 RUN_CONFIG = "run_config.json"  # optional, next to the checkpoints: {"mode": "nsr", ...}; the summary shows the mode
@@ -216,6 +217,7 @@ def summarize(log_history: Sequence[Mapping[str, Any]], *, title: str | None = N
         if bad_steps:
             shown = ", ".join(f"{step:g}" for step in bad_steps[:10]) + (", ..." if len(bad_steps) > 10 else "")
             lines.append(f"WARNING: {name} is NaN or infinite at {len(bad_steps)} logged steps ({shown})")
+    lines += never_learned_warnings(log_history)
     # The non-finite column appears only when it has something to say, so healthy summaries stay as they were.
     with_nonfinite = any(nonfinite.values())
     rows = [["metric", "points", "first", "last", "min", "max", *(["non-finite"] if with_nonfinite else [])]]

@@ -98,3 +98,13 @@ def shuffled_rows(num_rows: int, seed: int, rollout: int) -> torch.Tensor:
     if num_rows > 1 and torch.equal(permutation, torch.arange(num_rows)):
         permutation = permutation.roll(1)
     return permutation
+
+
+def coin_flip_rewards(rewards_per_func: torch.Tensor, seed: int, rollout: int) -> torch.Tensor:
+    """The Bernoulli control: every reward column replaced by coin flips (1.0 or 0.0) that come up 1 at the column's
+    own rate of positive rewards in this rollout, so the control sees as many successes as the run, at random places.
+    The same draw on every process (the reward matrix is gathered)."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + rollout + 500_000)
+    rate = (rewards_per_func.nan_to_num(0.0) > 0).float().mean(dim=0, keepdim=True).cpu()
+    flips = (torch.rand(rewards_per_func.shape, generator=generator) < rate).to(rewards_per_func)
+    return torch.where(rewards_per_func.isnan(), rewards_per_func, flips)

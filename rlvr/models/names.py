@@ -13,7 +13,8 @@ from rlvr.files import read_json
 TINY_VL_NAME = "tiny"
 TINY_TEXT_NAME = "tiny-text"
 TINY_ARITH_NAME = "tiny-arith"
-TINY_READS_IMAGES = {TINY_VL_NAME: True, TINY_TEXT_NAME: False, TINY_ARITH_NAME: False}
+TINY_CARRY_NAME = "tiny-carry"
+TINY_READS_IMAGES = {TINY_VL_NAME: True, TINY_TEXT_NAME: False, TINY_ARITH_NAME: False, TINY_CARRY_NAME: False}
 
 MODEL_ALIASES = {
     # The original chart script's names.

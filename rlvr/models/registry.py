@@ -14,6 +14,7 @@ from rlvr.errors import UserError
 from rlvr.models.names import (
     MODEL_ALIASES,
     TINY_ARITH_NAME,
+    TINY_CARRY_NAME,
     TINY_TEXT_NAME,
     TINY_VL_NAME,
     VISION_LANGUAGE_MODEL_TYPES,
@@ -47,8 +48,8 @@ def resolve_model(name: str) -> ResolvedModel:
         return ResolvedModel(name, str(tiny_vl_model_path()), True, True)
     if name == TINY_TEXT_NAME:
         return ResolvedModel(name, str(tiny_text_model_path()), False, True)
-    if name == TINY_ARITH_NAME:
-        return ResolvedModel(name, str(tiny_arith_model_path()), False, True)
+    if name in (TINY_ARITH_NAME, TINY_CARRY_NAME):
+        return ResolvedModel(name, str(tiny_arith_model_path(name)), False, True)
     source = MODEL_ALIASES.get(name, name)
     local = Path(source)
     if local.is_dir():

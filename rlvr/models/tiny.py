@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from rlvr.models.names import TINY_ARITH_NAME, TINY_CARRY_NAME
+
 # Qwen's own special tokens, in Qwen's order, so the ids keep their relative layout.
 QWEN_SPECIAL_TOKENS = [
     "<|endoftext|>",
@@ -288,6 +290,16 @@ TINY_ARITH_CONFIG = {
     "max_position_embeddings": 64,
     "tie_word_embeddings": True,
 }
+# ``tiny-carry``: the same tokenizer in a model eight times smaller (hidden 64, 2 layers, 0.13M parameters), so
+# that the two-procedure addition experiment (docs/objectives.md) fits its hour on two CPU cores.
+TINY_CARRY_CONFIG = {
+    **TINY_ARITH_CONFIG,
+    "hidden_size": 64,
+    "intermediate_size": 256,
+    "num_hidden_layers": 2,
+    "max_position_embeddings": 32,
+}
+CHAR_MODEL_CONFIGS = {TINY_ARITH_NAME: TINY_ARITH_CONFIG, TINY_CARRY_NAME: TINY_CARRY_CONFIG}
 
 
 def build_char_tokenizer():
@@ -311,13 +323,13 @@ def build_char_tokenizer():
     return tokenizer
 
 
-def _build_tiny_arith(folder: Path) -> None:
+def _build_char_model(folder: Path, model_config: dict) -> None:
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(0)
     tokenizer = build_char_tokenizer()
     config = Qwen2Config(
-        **TINY_ARITH_CONFIG,
+        **model_config,
         vocab_size=len(tokenizer),
         bos_token_id=None,
         eos_token_id=tokenizer.eos_token_id,
@@ -330,8 +342,9 @@ def _build_tiny_arith(folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
-def tiny_arith_model_path() -> Path:
-    """Folder of the untrained ``tiny-arith`` model and its tokenizer, built on first use."""
-    recipe = json.dumps([ALPHABET, SPECIAL_TOKENS, CHAR_CHAT_TEMPLATE, TINY_ARITH_CONFIG], sort_keys=True)
-    name = f"tiny-arith-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
-    return _build_atomically(cache_root() / "models" / name, _build_tiny_arith)
+def tiny_arith_model_path(name: str = TINY_ARITH_NAME) -> Path:
+    """Folder of the untrained ``tiny-arith`` (or ``tiny-carry``) model and its tokenizer, built on first use."""
+    model_config = CHAR_MODEL_CONFIGS[name]
+    recipe = json.dumps([ALPHABET, SPECIAL_TOKENS, CHAR_CHAT_TEMPLATE, model_config], sort_keys=True)
+    folder = f"{name}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
+    return _build_atomically(cache_root() / "models" / folder, lambda target: _build_char_model(target, model_config))

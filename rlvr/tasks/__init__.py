@@ -16,6 +16,7 @@ HELD_OUT_DATASET_SEED = 2025
 
 TASK_MODULES = {
     "arithmetic": "rlvr.tasks.arithmetic.task",
+    "carry": "rlvr.tasks.carry.task",
     "chart": "rlvr.tasks.chart.task",
     "countdown": "rlvr.tasks.countdown.task",
     "math": "rlvr.tasks.math.task",
