@@ -16,7 +16,8 @@ from pathlib import Path
 from rlvr.methods import METHOD_LABELS, RL_MODES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = ["--task", "carry", "--report-to", "none", "--no-lora", "--disable-gradient-checkpointing", "--no-resume"]
+SHARED = ["--task", "carry", "--report-to", "none", "--no-lora", "--disable-gradient-checkpointing", "--no-resume",
+          "--overwrite"]  # fmt: skip
 SFT_FLAGS = [
     "--mode", "sft", "--model", "tiny-carry", "--learning-rate", "3e-3", "--batch-size", "128",
     "--gradient-accumulation-steps", "1", "--warmup", "50", "--lr-scheduler-type", "constant_with_warmup",
