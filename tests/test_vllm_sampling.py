@@ -15,6 +15,7 @@ import pytest
 import generate_samples
 from evaluation import vllm_sampling
 from evaluation.sampling import ProgressWriter, SamplingSettings
+from rlvr.errors import UserError
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
 CHART = get_task("chart")
@@ -64,6 +65,25 @@ def test_vllm_is_used_only_when_importable_with_a_gpu_and_a_full_model(fake_vllm
     monkeypatch.delitem(sys.modules, "vllm")
     monkeypatch.setattr(vllm_sampling.importlib.util, "find_spec", lambda name: None)
     assert not vllm_sampling.vllm_usable("some/model", has_gpu=True)
+
+
+def test_engine_vllm_asks_for_vllm_on_any_device_and_transformers_never_takes_it(fake_vllm, tmp_path):
+    assert vllm_sampling.uses_vllm("vllm", "some/model", has_gpu=False)
+    assert not vllm_sampling.uses_vllm("transformers", "some/model", has_gpu=True)
+    assert vllm_sampling.uses_vllm("auto", "some/model", has_gpu=True)
+    assert not vllm_sampling.uses_vllm("auto", "some/model", has_gpu=False)
+    (tmp_path / "adapter_config.json").write_text("{}")
+    with pytest.raises(UserError, match="LoRA adapter folder; merge it first"):
+        vllm_sampling.uses_vllm("vllm", str(tmp_path), has_gpu=True)
+
+
+def test_engine_vllm_without_vllm_is_one_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(vllm_sampling.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit) as stopped:
+        generate_samples.main([*FLAGS, "--engine", "vllm", "--output-path", str(tmp_path / "samples.json")])
+    assert stopped.value.code == 2
+    assert "error: --engine vllm: vLLM is not installed in this environment" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # stopped before any file was opened
 
 
 def test_one_request_of_n_samples_per_problem_seeded_by_its_index(fake_vllm, tmp_path):

@@ -81,6 +81,12 @@ class DecomposedGRPOTrainer(GRPOTrainer):
                 f"{self.reward_func_names}; add it (with weight 0 to keep it out of the total reward)"
             )
         self._correctness_index = self.reward_func_names.index(objective.correctness_reward)
+        if self.use_vllm and self.vllm_mode == "colocate":
+            # The colocated engine loaded this very checkpoint (model.name_or_path): at step 0 its weights are the
+            # trainer's, and TRL would push them once more before the first rollout. Skipping that copy is also what
+            # lets vLLM's CPU build, which cannot reload weights, generate a first rollout (docs/training.md). A
+            # resumed run starts at a later step and is synced as before.
+            self._last_loaded_step = 0
         if objective.mode in DECOMPOSED_MODES and self.loss_type not in TOKEN_MEAN_LOSS_TYPES:
             raise ValueError(
                 f"--mode {objective.mode} needs a token-mean loss ({' or '.join(TOKEN_MEAN_LOSS_TYPES)}) so that "

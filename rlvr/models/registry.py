@@ -1,7 +1,8 @@
 """Model names users type, and loading a model with its processor.
 
 ``--vlm-name`` / ``--model`` accept a short name from ``MODEL_ALIASES``, ``tiny`` (vision-language) or
-``tiny-text`` (causal LM), a local folder, or any hub id (owner/name).
+``tiny-text`` (causal LM), their vLLM-shaped twins ``tiny-vllm`` and ``tiny-text-vllm`` (rlvr/models/tiny.py), a
+local folder, or any hub id (owner/name).
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from rlvr.models.tiny import (
     TINY_ARITH_NAME,
     TINY_TEXT_NAME,
     TINY_VL_NAME,
+    TINY_VLLM_TEXT_NAME,
+    TINY_VLLM_VL_NAME,
     tiny_arith_model_path,
     tiny_text_model_path,
     tiny_vl_model_path,
+    tiny_vllm_text_model_path,
+    tiny_vllm_vl_model_path,
 )
 
 MODEL_ALIASES = {
@@ -58,6 +63,10 @@ def resolve_model(name: str) -> ResolvedModel:
         return ResolvedModel(name, str(tiny_text_model_path()), False, True)
     if name == TINY_ARITH_NAME:
         return ResolvedModel(name, str(tiny_arith_model_path()), False, True)
+    if name == TINY_VLLM_VL_NAME:
+        return ResolvedModel(name, str(tiny_vllm_vl_model_path()), True, True)
+    if name == TINY_VLLM_TEXT_NAME:
+        return ResolvedModel(name, str(tiny_vllm_text_model_path()), False, True)
     source = MODEL_ALIASES.get(name, name)
     local = Path(source)
     if local.is_dir():
