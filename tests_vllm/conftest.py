@@ -30,7 +30,7 @@ os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
 
 def pytest_collection_modifyitems(config, items) -> None:
     if VLLM_MISSING:
-        reason = "vLLM is not installed in this environment: these tests run in .venv-vllm (make vllm-env; make test-vllm)"
+        reason = "vLLM is not installed in this environment: these tests run in .venv-vllm (make test-vllm)"
         for item in items:
             item.add_marker(pytest.mark.skip(reason=reason))
 

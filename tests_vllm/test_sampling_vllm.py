@@ -20,6 +20,7 @@ from tests_vllm.runs import ARITHMETIC, run_script
 
 GREEDY_TOP_P = "1e-6"  # below any runner-up's probability: only the most likely token is left to draw
 
+
 def sample(tmp_path: Path, name: str, engine: str, *flags: str) -> dict:
     """generate_samples.py with ``--engine``; the samples file it wrote."""
     output = tmp_path / f"{name}-{engine}.json"
@@ -95,7 +96,8 @@ def counts_agree(ours: list[int], theirs: list[int], n: int, alpha: float = 0.00
     from scipy.stats import norm
 
     difference = sum(ours) - sum(theirs)
-    variance = sum(n * n * (a + b) * (2 * n - a - b) / ((2 * n) ** 2 * (2 * n - 1)) for a, b in zip(ours, theirs))
+    pooled = [a + b for a, b in zip(ours, theirs, strict=True)]
+    variance = sum(n * n * s * (2 * n - s) / ((2 * n) ** 2 * (2 * n - 1)) for s in pooled)
     z = difference / variance**0.5
     critical = norm.ppf(1 - alpha / 2)
     return abs(z) < critical, f"z = {z:+.2f} (critical {critical:.2f}), {sum(ours)} vs {sum(theirs)} correct"
@@ -115,7 +117,7 @@ def test_per_problem_correct_counts_agree_at_temperature_one(tmp_path, warm_arit
     ours_counts = [p["num_correct"] for p in ours["problems"]]
     theirs_counts = [p["num_correct"] for p in theirs["problems"]]
     # Not a vacuous comparison: problems between never and always right carry the test.
-    assert sum(0 < a + b < 32 for a, b in zip(ours_counts, theirs_counts)) >= 10
+    assert sum(0 < a + b < 32 for a, b in zip(ours_counts, theirs_counts, strict=True)) >= 10
     agree, summary = counts_agree(ours_counts, theirs_counts, n=16)
     print(summary)
     assert agree, summary

@@ -48,7 +48,8 @@ class WeightPushRefused(Exception):
 def train(model: Path, output_dir: Path, *flags: str) -> subprocess.CompletedProcess:
     """main.py through the recorder, which leaves output_dir/record.json."""
     env = {**os.environ, "RECORD_PATH": str(output_dir / "record.json")}
-    command = [sys.executable, str(RECORDER), "--model", str(model), *ONE_ROLLOUT, *flags, "--output-dir", str(output_dir)]
+    command = [sys.executable, str(RECORDER), "--model", str(model), *ONE_ROLLOUT, *flags]
+    command += ["--output-dir", str(output_dir)]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, env=env)
 
 
@@ -62,14 +63,16 @@ def check_trained(result: subprocess.CompletedProcess, output_dir: Path, steps: 
 
 
 def test_colocate_trains_on_the_completions_vllm_generated(tmp_path, warm_arith_model):
-    record = check_trained(train(warm_arith_model, tmp_path, "--vllm-mode", "colocate", "--max-steps", "4"), tmp_path, 4)
+    result = train(warm_arith_model, tmp_path, "--vllm-mode", "colocate", "--max-steps", "4")
+    record = check_trained(result, tmp_path, 4)
     assert len(record["generated"]) == 16  # one rollout: 4 prompts x 4 samples, all from vLLM
     assert record["scored"] == record["generated"]  # token for token what the rewards scored and the loss used
 
 
 @pytest.mark.xfail(ON_CPU, strict=True, raises=WeightPushRefused, reason="the CPU build cannot reload weights")
 def test_colocate_pushes_the_trained_weights_before_the_next_rollout(tmp_path, warm_arith_model):
-    record = check_trained(train(warm_arith_model, tmp_path, "--vllm-mode", "colocate", "--max-steps", "5"), tmp_path, 5)
+    result = train(warm_arith_model, tmp_path, "--vllm-mode", "colocate", "--max-steps", "5")
+    record = check_trained(result, tmp_path, 5)
     assert len(record["generated"]) == 32
 
 
