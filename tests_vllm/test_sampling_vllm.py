@@ -88,17 +88,17 @@ def test_chart_greedy_samples_match_the_transformers_path(tmp_path):
 
 def counts_agree(ours: list[int], theirs: list[int], n: int, alpha: float = 0.001) -> tuple[bool, str]:
     """Whether two engines' per-problem correct counts (n samples each) could come from the same per-problem
-    success rates, by a stratified two-sample test over problems (Cochran-Mantel-Haenszel without continuity
-    correction): under the null, problem i's difference d_i = ours_i - theirs_i has mean 0 and, given the pooled
-    count s_i = ours_i + theirs_i, variance n^2 s_i (2n - s_i) / ((2n)^2 (2n - 1)) (hypergeometric). The sum of the
-    d_i over its standard deviation is standard normal; the engines agree when |z| is below the two-sided
-    critical value at ``alpha``."""
+    success rates: the Cochran-Mantel-Haenszel test over problems, one 2x2 table (engine x correct) per problem,
+    without continuity correction. Under the null, given problem i's pooled count s_i = ours_i + theirs_i, ours_i
+    is hypergeometric with mean s_i / 2 and variance n^2 s_i (2n - s_i) / ((2n)^2 (2n - 1)); the sum over problems
+    of ours_i - s_i / 2, over its standard deviation, is standard normal. The engines agree when |z| is below the
+    two-sided critical value at ``alpha``."""
     from scipy.stats import norm
 
-    difference = sum(ours) - sum(theirs)
     pooled = [a + b for a, b in zip(ours, theirs, strict=True)]
+    excess = sum(ours) - sum(pooled) / 2
     variance = sum(n * n * s * (2 * n - s) / ((2 * n) ** 2 * (2 * n - 1)) for s in pooled)
-    z = difference / variance**0.5
+    z = excess / variance**0.5
     critical = norm.ppf(1 - alpha / 2)
     return abs(z) < critical, f"z = {z:+.2f} (critical {critical:.2f}), {sum(ours)} vs {sum(theirs)} correct"
 
