@@ -20,6 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# The engine in this process and no more KV cache than a tiny model needs (as in tests_vllm/conftest.py), set before
+# anything imports vllm, which reads them once.
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+
 import torch
 
 from benchmarks.common import machine_line, median_and_spread, timed
@@ -31,13 +37,6 @@ from rlvr.models.registry import load_processor, resolve_model
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
 MODEL, TASK = "tiny-text-vllm", "countdown"
-# The engine in this process and no more KV cache than a tiny model needs (as in tests_vllm/conftest.py); vllm
-# itself is imported only by load_llm, after these are set.
-VLLM_SETTINGS = {
-    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-    "VLLM_CPU_KVCACHE_SPACE": "1",
-    "VLLM_CPU_OMP_THREADS_BIND": "nobind",
-}
 
 
 @contextmanager

@@ -52,14 +52,20 @@ def _is_adapter_folder(checkpoint_source: str) -> bool:
 
 
 def load_llm(checkpoint_source: str, seed: int, has_gpu: bool):
-    """The engine, in the dtype the transformers path loads (so the two engines compute the same numbers). On the
-    CPU, without graph compilation: compiling costs about 20 s at start-up that small CPU runs never earn back."""
+    """The engine, in the dtype the transformers path loads (so the two engines compute the same numbers).
+
+    On the CPU (vLLM's CPU build, for testing): no graph compilation, which costs about 20 s at start-up that small
+    runs never earn back; and no chunked prefill, because a seeded request whose prompt is split over two steps
+    stops the CPU build with "CPU Generator does not use offset" (it rewinds the request's random generator, which
+    only CUDA generators can do).
+    """
     from vllm import LLM  # imported here: vLLM is optional and heavy
 
     from rlvr.models.registry import training_dtype
 
     dtype = str(training_dtype()).removeprefix("torch.")
-    return LLM(model=checkpoint_source, seed=seed, dtype=dtype, enforce_eager=not has_gpu)
+    cpu_only = {} if has_gpu else {"enforce_eager": True, "enable_chunked_prefill": False}
+    return LLM(model=checkpoint_source, seed=seed, dtype=dtype, **cpu_only)
 
 
 def vllm_prompt(processor, task: Task, row: Mapping, style: str) -> dict[str, Any]:

@@ -123,6 +123,17 @@ def test_per_problem_correct_counts_agree_at_temperature_one(tmp_path, warm_arit
     assert agree, summary
 
 
+def test_seeded_nucleus_sampling_of_many_requests_runs_on_the_cpu(tmp_path):
+    """The CPU build stops on "CPU Generator does not use offset" when a seeded request's prompt is prefilled in two
+    chunks; load_llm turns chunked prefill off on the CPU. These settings stopped it before."""
+    flags = [
+        "--checkpoint-path", "tiny-text-vllm", "--task", "countdown", "--max-problems", "4", "--num-samples", "16",
+        "--top-p", "0.95", "--max-new-tokens", "32",
+    ]  # fmt: skip
+    samples_file = sample(tmp_path, "countdown", "vllm", *flags)
+    assert [problem["num_total"] for problem in samples_file["problems"]] == [16] * 4
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The sampling settings reach vLLM
 
