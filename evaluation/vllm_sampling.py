@@ -17,6 +17,7 @@ from typing import Any
 from evaluation.samples_file import problem_record
 from evaluation.sampling import ProgressWriter, SamplingSettings, problem_seed
 from rlvr.errors import UserError
+from rlvr.generation import tokenizer_of
 from rlvr.tasks.base import Task
 
 # Problems per llm.generate call: enough for vLLM to fill the GPU, few enough that progress is saved often.
@@ -110,6 +111,14 @@ def sample_problems_vllm(
         params = [sampling_params_for(settings, index) for index in indices]
         outputs = llm.generate(prompts, params)
         for index, row, output in zip(indices, rows, outputs, strict=True):
-            samples = [completion.text for completion in output.outputs]
+            samples = decoded_samples(processor, output.outputs)
             done[index] = problem_record(task, row, index, samples, settings)
             progress.append(done[index])
+
+
+def decoded_samples(processor, completions) -> list[str]:
+    """The completions' token ids decoded as the transformers path decodes them. Not vLLM's ``completion.text``:
+    its incremental detokenizer holds back a trailing incomplete UTF-8 character, which transformers decodes as
+    U+FFFD, so the same tokens would give different samples."""
+    token_ids = [list(completion.token_ids) for completion in completions]
+    return tokenizer_of(processor).batch_decode(token_ids, skip_special_tokens=True)

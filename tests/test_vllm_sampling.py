@@ -3,6 +3,7 @@ what each request asks for, and that the samples file has the transformers path'
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import json
 import sys
@@ -33,6 +34,20 @@ class Params:
     seed: int
 
 
+@functools.cache
+def tiny_tokenizer():
+    from rlvr.generation import tokenizer_of
+    from rlvr.models.registry import load_processor, resolve_model
+
+    return tokenizer_of(load_processor(resolve_model("tiny")))
+
+
+def completion(text: str) -> types.SimpleNamespace:
+    """Stands in for vllm's CompletionOutput: the token ids of ``text`` (which the vLLM path decodes), and no
+    ``text`` attribute, so a path that read it instead would fail here."""
+    return types.SimpleNamespace(token_ids=tiny_tokenizer().encode(text, add_special_tokens=False))
+
+
 @dataclass
 class FakeLLM:
     """Stands in for vllm.LLM: answers every request with n numbered completions, and records the calls."""
@@ -42,8 +57,7 @@ class FakeLLM:
     def generate(self, prompts, params):
         self.calls.append((prompts, params))
         return [
-            types.SimpleNamespace(outputs=[types.SimpleNamespace(text=f"<answer>{i}</answer>") for i in range(p.n)])
-            for p in params
+            types.SimpleNamespace(outputs=[completion(f"<answer>{i}</answer>") for i in range(p.n)]) for p in params
         ]
 
 
