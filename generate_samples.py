@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let a local dataset's image paths point outside its folder",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "transformers", "vllm"),
+        default="auto",
+        help="auto: vLLM when installed with a GPU and a full model, else transformers; vllm: also on the CPU",
+    )
     parser.add_argument("--num-shards", type=int, default=1, help="split the problems into this many shards")
     parser.add_argument(
         "--shard-index", type=int, default=0, help="this run's shard, 0..num-shards-1 (evaluation/merge_samples.py)"
@@ -166,22 +172,23 @@ def sample_pending(
     settings: SamplingSettings,
     progress: ProgressWriter,
     done: dict[int | str, dict],
+    with_vllm: bool,
 ) -> None:
-    """Load the model and sample what is left: through vLLM when it is installed and there is a GPU, else through
-    transformers (evaluation/sampling.py)."""
+    """Load the model and sample what is left: through vLLM (evaluation/vllm_sampling.py) or through transformers
+    (evaluation/sampling.py)."""
     import torch
 
     from evaluation.sampling import sample_problems
-    from evaluation.vllm_sampling import load_llm, sample_problems_vllm, vllm_usable
+    from evaluation.vllm_sampling import load_llm, sample_problems_vllm
     from rlvr.models.checkpoints import load_checkpoint
     from rlvr.models.registry import load_processor, resolve_model
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = resolve_model(args.checkpoint_path)
-    if vllm_usable(resolved.source, device.type == "cuda"):
+    if with_vllm:
         print("Sampling with vLLM: one request of n samples per problem")
+        resolved = resolve_model(args.checkpoint_path)
         pending = [index for index in owned if index not in done]
-        llm, processor = load_llm(resolved.source, settings.seed), load_processor(resolved)
+        llm, processor = load_llm(resolved.source, settings.seed, device.type == "cuda"), load_processor(resolved)
         sample_problems_vllm(llm, processor, task, dataset, pending, settings, progress, done)
         return
     checkpoint = load_checkpoint(args.checkpoint_path, device)
@@ -247,9 +254,16 @@ def sample_and_write(
     # Sample problem by problem, saving each as it finishes; the model is loaded only when some are left
     output_path.parent.mkdir(parents=True, exist_ok=True)
     if pending:
+        import torch
+
+        from evaluation.vllm_sampling import uses_vllm
+        from rlvr.models.registry import resolve_model
+
+        # An engine that cannot run this checkpoint stops before the progress file is started.
+        with_vllm = uses_vllm(args.engine, resolve_model(args.checkpoint_path).source, torch.cuda.is_available())
         with ProgressWriter(progress_path, settings, saved) as progress:
             try:
-                sample_pending(args, task, dataset, owned, settings, progress, done)
+                sample_pending(args, task, dataset, owned, settings, progress, done, with_vllm)
             except KeyboardInterrupt:
                 print(f"\nInterrupted; {len(done)} of {len(owned)} problems are saved in {progress_path}.")
                 print("Run the same command again to continue.")

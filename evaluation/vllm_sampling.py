@@ -1,4 +1,5 @@
-"""Sampling through vLLM, used by generate_samples.py when vLLM is installed and a GPU is there.
+"""Sampling through vLLM, used by generate_samples.py when vLLM is installed and a GPU is there, or when
+``--engine vllm`` asks for it (also on the CPU, with vLLM's CPU build: tests_vllm/, docs/evaluation.md).
 
 One request per problem asks for all n samples (``SamplingParams(n=...)``), and vLLM batches the requests itself
 (paged KV cache, the prompt read once per request). Each request carries its own seed, seed + problem index, so a
@@ -15,6 +16,8 @@ from typing import Any
 
 from evaluation.progress import ProgressWriter, SamplingSettings
 from evaluation.sampling import problem_record, problem_seed
+from rlvr.errors import UserError
+from rlvr.generation import tokenizer_of
 from rlvr.tasks.base import Task
 
 # Problems per llm.generate call: enough for vLLM to fill the GPU, few enough that progress is saved often.
@@ -26,13 +29,44 @@ def vllm_usable(checkpoint_source: str, has_gpu: bool) -> bool:
     path, which merges the adapter into its base)."""
     if not has_gpu or importlib.util.find_spec("vllm") is None:
         return False
-    return not (Path(checkpoint_source) / "adapter_config.json").is_file()
+    return not _is_adapter_folder(checkpoint_source)
 
 
-def load_llm(checkpoint_source: str, seed: int):
+def uses_vllm(engine: str, checkpoint_source: str, has_gpu: bool) -> bool:
+    """Whether to sample through vLLM: ``auto`` takes it where usable (above); ``vllm`` takes it on any device and
+    stops with one line where it cannot."""
+    if engine == "transformers":
+        return False
+    if engine == "auto":
+        return vllm_usable(checkpoint_source, has_gpu)
+    if importlib.util.find_spec("vllm") is None:
+        raise UserError("--engine vllm: vLLM is not installed in this environment (`make vllm-env` builds one)")
+    if _is_adapter_folder(checkpoint_source):
+        raise UserError(
+            f"--engine vllm: {checkpoint_source} is a LoRA adapter folder; merge it first or use --engine transformers"
+        )
+    return True
+
+
+def _is_adapter_folder(checkpoint_source: str) -> bool:
+    return (Path(checkpoint_source) / "adapter_config.json").is_file()
+
+
+def load_llm(checkpoint_source: str, seed: int, has_gpu: bool):
+    """The engine, in the dtype the transformers path loads (so the two engines compute the same numbers).
+
+    On the CPU (vLLM's CPU build, for testing): no graph compilation, which costs about 20 s at start-up that small
+    runs never earn back; and no chunked prefill, because a seeded request whose prompt is split over two steps
+    stops the CPU build with "CPU Generator does not use offset" (it rewinds the request's random generator, which
+    only CUDA generators can do).
+    """
     from vllm import LLM  # imported here: vLLM is optional and heavy
 
-    return LLM(model=checkpoint_source, seed=seed)
+    from rlvr.models.registry import training_dtype
+
+    dtype = str(training_dtype()).removeprefix("torch.")
+    cpu_only = {} if has_gpu else {"enforce_eager": True, "enable_chunked_prefill": False}
+    return LLM(model=checkpoint_source, seed=seed, dtype=dtype, **cpu_only)
 
 
 def vllm_prompt(processor, task: Task, row: Mapping, style: str) -> dict[str, Any]:
@@ -77,6 +111,14 @@ def sample_problems_vllm(
         params = [sampling_params_for(settings, index) for index in indices]
         outputs = llm.generate(prompts, params)
         for index, row, output in zip(indices, rows, outputs, strict=True):
-            samples = [completion.text for completion in output.outputs]
+            samples = decoded_samples(processor, output.outputs)
             done[index] = problem_record(task, row, index, samples, settings)
             progress.append(done[index])
+
+
+def decoded_samples(processor, completions) -> list[str]:
+    """The completions' token ids decoded as the transformers path decodes them. Not vLLM's ``completion.text``:
+    its incremental detokenizer holds back a trailing incomplete UTF-8 character, which transformers decodes as
+    U+FFFD, so the same tokens would give different samples."""
+    token_ids = [list(completion.token_ids) for completion in completions]
+    return tokenizer_of(processor).batch_decode(token_ids, skip_special_tokens=True)

