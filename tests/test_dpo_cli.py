@@ -102,10 +102,11 @@ def test_dpo_draws_its_samples_trains_the_vision_model_resumes_and_evaluates(tmp
     assert "Preference samples: reusing" in second.stdout
     assert [entry["step"] for entry in logged_steps(output_dir / "checkpoint-4")] == [1, 2, 3, 4]
 
-    # Training on (a higher --max-steps) from samples drawn with other options is refused before anything trains.
+    # Training on (a higher --max-steps) under other sampling options is refused before anything loads: the run
+    # records them, and so do its drawn samples.
     changed = run_script("main.py", *common, "--max-steps", "6", "--num-generations", "3")
     assert changed.returncode == 2
-    assert "drawn with other num_samples; run the same command" in changed.stderr.strip().splitlines()[-1]
+    assert "holds another run (num_generations 2 -> 3)" in changed.stderr.strip().splitlines()[-1]
 
     # The checkpoint is an ordinary LoRA adapter: generate_samples.py and pass_at_k.py take it unchanged.
     samples = tmp_path / "samples.json"
