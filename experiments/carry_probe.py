@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from experiments.policy_entropy import sample_with_logits
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.generation import encode_prompts, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
@@ -52,18 +53,7 @@ def probe(model, reference, processor, encoded: dict, samples: int, max_new_toke
     tokenizer = tokenizer_of(processor)
     first = torch.log_softmax(model(**encoded).logits[:, -1].float(), dim=-1)
     p_carries = first[:, tokenizer.convert_tokens_to_ids(CARRIES_TAG)].exp()
-    output = model.generate(
-        **encoded,
-        do_sample=True,
-        temperature=1.0,
-        top_k=0,
-        top_p=1.0,
-        num_return_sequences=samples,
-        max_new_tokens=max_new_tokens,
-        pad_token_id=tokenizer.pad_token_id,
-        return_dict_in_generate=True,
-        output_logits=True,
-    )
+    output = sample_with_logits(model, tokenizer, encoded, samples, max_new_tokens)
     log_p = torch.log_softmax(torch.stack(output.logits, dim=1).float(), dim=-1)  # (samples, steps, vocab)
     prompt_length = encoded["input_ids"].shape[1]
     open_mask = open_positions(output.sequences[:, prompt_length:], tokenizer.eos_token_id)

@@ -49,13 +49,10 @@ def step_of(checkpoint: str) -> int | None:
     return json.loads(state.read_text())["global_step"] if state.is_file() else None
 
 
-@torch.inference_mode()
-def mean_token_entropy(
-    model, processor, encoded: dict, samples_per_prompt: int, max_new_tokens: int
-) -> tuple[float, int]:
-    """(mean entropy in nats over generated positions, number of positions) of one batch of prompts."""
-    tokenizer = tokenizer_of(processor)
-    output = model.generate(
+def sample_with_logits(model, tokenizer, encoded: dict, samples_per_prompt: int, max_new_tokens: int):
+    """``samples_per_prompt`` samples per prompt from the policy itself (temperature 1, no top-k or top-p), with the
+    raw logits of every step, so that exact entropies and log-probabilities can be taken over them."""
+    return model.generate(
         **encoded,
         do_sample=True,
         temperature=1.0,
@@ -67,6 +64,15 @@ def mean_token_entropy(
         return_dict_in_generate=True,
         output_logits=True,
     )
+
+
+@torch.inference_mode()
+def mean_token_entropy(
+    model, processor, encoded: dict, samples_per_prompt: int, max_new_tokens: int
+) -> tuple[float, int]:
+    """(mean entropy in nats over generated positions, number of positions) of one batch of prompts."""
+    tokenizer = tokenizer_of(processor)
+    output = sample_with_logits(model, tokenizer, encoded, samples_per_prompt, max_new_tokens)
     logits = torch.stack(output.logits, dim=1).float()  # (samples, steps, vocab), before any sampling warper
     log_probs = torch.log_softmax(logits, dim=-1)
     entropy = -(log_probs.exp() * log_probs).sum(dim=-1)
