@@ -14,9 +14,10 @@ command, so the experiment runs the code users run:
    flips at the rollout's own rate) on the first SFT and RL seed; the first rate at which every control keeps
    Pass@1 and Pass@64 inside the base's 95% interval at every checkpoint is taken (experiments/toy_gate.py);
 4. the coupling probe (gate d): a few PSR steps on problems without a carry only, at the chosen rate;
-5. every objective and control for every SFT seed x RL seed at the chosen rate, each evaluated like the base at its
-   middle checkpoint and at the end;
-6. the report: gate, rate, claims with verdicts, tables and figures in docs/results/ (experiments/toy_report.py).
+5. every objective and control for every SFT seed x RL seed at the chosen rate, and the same run at learning rate 0,
+   each evaluated like the base at its middle checkpoint and at the end;
+6. the report: gate, rate, claims with verdicts, tables and figures in docs/results/ (experiments/toy_report.py),
+   and every headline number against the report committed at HEAD (experiments/toy_reproduction.py).
 
 Steps whose output exists are skipped, so a killed run continues where it stopped (``--force`` starts over).
 """
@@ -37,6 +38,7 @@ from experiments.toy_arms import ARMS, Arm, Settings, smoke_settings
 from experiments.toy_gate import choose_learning_rate
 from experiments.toy_plots import plot_all
 from experiments.toy_report import markdown_report
+from experiments.toy_reproduction import commit_of, compare_runs, published_summary
 from experiments.toy_results import build_summary, load_point
 from experiments.toy_steps import StepRunner
 
@@ -150,7 +152,9 @@ class Experiment:
         return output
 
     def run_arm(self, arm: Arm, sft_seed: int, rl_seed: int, learning_rate: str, rollouts: int) -> dict:
-        name = f"{arm.label}-lr{learning_rate}-sft{sft_seed}-rl{rl_seed}"
+        learning_rate = arm.learning_rate or learning_rate
+        rate_tag = "" if arm.learning_rate else f"-lr{learning_rate}"  # a fixed rate is in the arm's label
+        name = f"{arm.label}{rate_tag}-sft{sft_seed}-rl{rl_seed}"
         output = self.train(name, arm, sft_seed, rl_seed, learning_rate, rollouts)
         models = [*checkpoints_of(output)[:-1], output]  # the last checkpoint is the final model
         record = {"name": name, "arm": arm.label, "sft_seed": sft_seed, "rl_seed": rl_seed, "lr": learning_rate}
@@ -237,15 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             (arm, sft, rl, learning_rate, settings.rollouts)
             for sft in settings.sft_seeds
             for rl in settings.rl_seeds
-            for arm in [*(ARMS[label] for label in settings.objectives), *controls]
+            for arm in [*(ARMS[label] for label in (*settings.objectives, *settings.nulls)), *controls]
         ]
     )
 
     # 6. The report
     summary = build_summary(settings, list(bases.values()), main_runs, sweep, coupling, choice, learning_rate)
     summary["runtime"] = {
+        **commit_of(REPO_ROOT),
         "total_seconds": round(time.perf_counter() - started, 1),
         "steps_run": len(experiment.steps.seconds),
+        "step_seconds_all_sessions": experiment.steps.seconds_all_sessions(),
         "steps_skipped_as_done": len(experiment.steps.skipped),
         "load_average_at_start": [round(value, 2) for value in load_before],
         "cpu_count": os.cpu_count(),
@@ -253,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     results_dir = args.results_dir if not args.smoke or args.results_dir != REPO_ROOT / "docs" / "results" else run_dir
     results_dir.mkdir(parents=True, exist_ok=True)
+    published = published_summary(results_dir / "objectives_toy.json", REPO_ROOT)
+    if published is not None and not args.smoke:
+        summary["reproduction"] = compare_runs(published, summary)
     (results_dir / "objectives_toy.json").write_text(json.dumps(summary, indent=1) + "\n")
     report = markdown_report(summary)
     (results_dir / "objectives_toy.md").write_text(report)

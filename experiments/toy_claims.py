@@ -47,14 +47,14 @@ def verdict_of(intervals: list[dict | None], direction: int) -> str:
     return "inconclusive"
 
 
-def entropy_residuals(summary: Mapping) -> Callable[[Mapping], np.ndarray]:
-    """Entropy less what a straight line through every final point (entropy against Pass@1) predicts: entropy at
-    matched Pass@1, so an arm is not called narrow merely for being more accurate."""
+def residuals_at_matched_pass1(summary: Mapping, key: str = "entropy") -> Callable[[Mapping], np.ndarray]:
+    """``key`` (entropy, distinct answers) less what a straight line through every final point (``key`` against
+    Pass@1) predicts: the value at matched Pass@1, so an arm is not called narrow merely for being more accurate."""
     points = [run["points"][-1] for run in summary["runs"]]
     accuracy = np.array([pass_at(1)(point).mean() for point in points])
-    entropy = np.array([point["entropy"] for point in points])
-    slope, intercept = np.polyfit(accuracy, entropy, 1) if len(points) > 2 else (0.0, float(entropy.mean()))
-    return lambda point: np.array([point["entropy"] - (slope * pass_at(1)(point).mean() + intercept)])
+    values = np.array([point[key] for point in points])
+    slope, intercept = np.polyfit(accuracy, values, 1) if len(points) > 2 else (0.0, float(values.mean()))
+    return lambda point: np.array([point[key] - (slope * pass_at(1)(point).mean() + intercept)])
 
 
 def paper_claims(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -115,7 +115,7 @@ def paper_claims(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
         1,
         large=True,
     )
-    residual = entropy_residuals(summary)
+    residual = residuals_at_matched_pass1(summary)
     claim(
         "At matched Pass@1, PSR's policy is narrower (lower entropy) than NSR's",
         {"psr - nsr, entropy residual": compare(summary, "psr", "nsr", residual)},

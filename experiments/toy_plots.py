@@ -69,7 +69,8 @@ def plot_strategy(summary: Mapping[str, Any], output: Path) -> None:
     figure, panels = _new_figure(2)
     for axes, controls in zip(panels, (False, True), strict=True):
         for label in arms:
-            if (summary["arms"][label]["control_of"] is not None) != controls:
+            arm = summary["arms"][label]
+            if (arm["control_of"] is not None or arm.get("control_kind") is not None) != controls:
                 continue
             runs = [run for run in summary["runs"] if run["arm"] == label]
             middle = point_count(runs[0])

@@ -6,9 +6,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from experiments.toy_claims import LARGE_K, compare, pass_at, scalar
+from experiments.toy_matched import KL_METRICS, at_matched_kl, matched_kl_differences, matched_pass1_differences
 
 ARM_COLUMNS = {
     "Pass@1": lambda p: pass_at(1)(p).mean(),
@@ -144,6 +143,8 @@ def differences_section(summary: Mapping[str, Any]) -> list[str]:
         f"Pass@{LARGE_K}, carry": pass_at(LARGE_K, True),
         "P(Y), carry": scalar("p_y_carries"),
         "KL to base": scalar("kl_to_base"),
+        "entropy": scalar("entropy"),
+        "distinct answers": scalar("distinct_answers"),
     }
     ran = {run["arm"] for run in summary["runs"]}
     rows = []
@@ -164,36 +165,68 @@ def differences_section(summary: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _differences_table(first: str, differences: Mapping[str, Mapping[str, dict | None]]) -> list[str]:
+    names = list(next(iter(differences.values()), {}))
+    rows = [[label, *(interval_text(cells.get(name)) for name in names)] for label, cells in differences.items()]
+    return _table([first, *names], rows) if rows else ["(no pair of objectives ran)"]
+
+
 def matched_kl_section(summary: Mapping[str, Any]) -> list[str]:
-    """Each objective's Pass@k interpolated along its path (base, middle, end) to the smallest final KL among the
-    objectives of the same seeds: the objectives compared at the same distance from the base."""
-    objectives = [label for label in summary["objectives"] if any(r["arm"] == label for r in summary["runs"])]
-    pairs = sorted({(r["sft_seed"], r["rl_seed"]) for r in summary["runs"]})
-    bases = {base["sft_seed"]: base["points"][0] for base in summary["bases"]}
-    metrics = {"Pass@1": ARM_COLUMNS["Pass@1"], f"Pass@{LARGE_K}, carry": ARM_COLUMNS[f"Pass@{LARGE_K}, carry"]}
-    values: dict[str, dict[str, list[float]]] = {label: {name: [] for name in metrics} for label in objectives}
-    kls = []
-    for pair in pairs:
-        runs = {
-            r["arm"]: r for r in summary["runs"] if (r["sft_seed"], r["rl_seed"]) == pair and r["arm"] in objectives
-        }
-        if len(runs) < len(objectives):
-            continue
-        target = min(run["points"][-1]["kl_to_base"] for run in runs.values())
-        kls.append(target)
-        for label, run in runs.items():
-            path = [bases[pair[0]], *run["points"]]
-            kl = np.maximum.accumulate([0.0, *(point["kl_to_base"] for point in run["points"])])
-            for name, metric in metrics.items():
-                values[label][name].append(float(np.interp(target, kl, [metric(point) for point in path])))
-    rows = [[label, *(_mean_std(values[label][name]) for name in metrics)] for label in objectives]
+    means: dict[str, list[str]] = {}
+    targets: dict = {}
+    for metric in KL_METRICS.values():
+        matched = at_matched_kl(summary, metric)
+        targets = matched["targets"]
+        for label, by_pair in matched["values"].items():
+            means.setdefault(label, []).append(_mean_std([float(values.mean()) for values in by_pair.values()]))
     return [
         "## Objectives at matched KL",
         "",
-        f"At the smallest final KL to the base among the objectives of each "
-        f"seed pair ({_mean_std(kls)} nats per completion); mean ± std over seed pairs.",
+        "Each objective's per-problem Pass@k interpolated along its path (base, middle, end) to the smallest final KL "
+        f"to the base among the objectives of each seed pair ({_mean_std(list(targets.values()))} nats per "
+        "completion); mean ± std over seed pairs, then differences with their bootstrap intervals.",
         "",
-        *_table(["objective", *metrics], rows),
+        *_table(["objective", *KL_METRICS], [[label, *cells] for label, cells in means.items()]),
+        "",
+        *_differences_table("at matched KL", matched_kl_differences(summary)),
+    ]
+
+
+def matched_pass1_section(summary: Mapping[str, Any]) -> list[str]:
+    return [
+        "## Entropy and distinct answers at matched Pass@1",
+        "",
+        "Each less a straight line through every run's final point against Pass@1, so that an arm is not called "
+        "narrow for being accurate; differences with their bootstrap intervals (the controls' raw entropy and "
+        "distinct answers against the base are in the table of differences).",
+        "",
+        *_differences_table("at matched Pass@1", matched_pass1_differences(summary)),
+    ]
+
+
+def reproduction_section(summary: Mapping[str, Any]) -> list[str]:
+    check = summary.get("reproduction")
+    if check is None:
+        return []
+    commit = check["published_commit"] or "unrecorded"
+    rows = [
+        [row["number"], interval_text(row["published"]), interval_text(row["new"]), "yes" if row["inside"] else "NO"]
+        for row in check["rows"]
+    ]
+    changed = [v for v in check["verdicts"] if v["published"] != v["new"]]
+    return [
+        "## Against the published run",
+        "",
+        f"The report committed before this run (commit {commit}, learning rate {check['published_learning_rate']}): "
+        "a number reproduces when this run's estimate lies inside the published 95% interval.",
+        "",
+        *_table(["number", "published", "this run", "inside"], rows),
+        "",
+        f"Verdicts changed: {len(changed)} of {len(check['verdicts'])}"
+        + "".join(f"; {v['claim']}: {v['published']} -> {v['new']}" for v in changed)
+        + ".",
+        "",
+        f"**Reproduction: {'every number and verdict reproduced' if check['reproduced'] else 'NOT reproduced'}.**",
     ]
 
 
@@ -228,12 +261,19 @@ def markdown_report(summary: Mapping[str, Any]) -> str:
         *differences_section(summary),
         "",
         *matched_kl_section(summary),
+        "",
+        *matched_pass1_section(summary),
     ]
+    if summary.get("reproduction"):
+        lines += ["", *reproduction_section(summary)]
     if runtime:
         lines += [
             "",
             f"Wall time {runtime['total_seconds'] / 60:.1f} min on {runtime['cpu_count']} cores (load "
             f"average at start {runtime['load_average_at_start'][0]}); {runtime['steps_run']} steps run, "
-            f"{runtime['steps_skipped_as_done']} skipped as already done.",
+            f"{runtime['steps_skipped_as_done']} skipped as already done; code of commit "
+            f"{runtime.get('commit') or 'unrecorded'}"
+            + (" with uncommitted changes" if runtime.get("uncommitted_changes") else "")
+            + ".",
         ]
     return "\n".join(lines) + "\n"

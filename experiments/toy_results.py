@@ -70,7 +70,13 @@ def build_summary(
     summary: dict[str, Any] = {
         "settings": {key: value for key, value in settings.__dict__.items()},
         "arms": {
-            label: {"mode": arm.mode, "flags": list(arm.flags), "control_of": arm.control_of}
+            label: {
+                "mode": arm.mode,
+                "flags": list(arm.flags),
+                "control_of": arm.control_of,
+                "control_kind": arm.control_kind,
+                "learning_rate": arm.learning_rate,
+            }
             for label, arm in ARMS.items()
         },
         "objectives": list(settings.objectives),

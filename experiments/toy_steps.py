@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -35,10 +36,18 @@ class StepRunner:
                 [sys.executable, *command], cwd=self.repo_root, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         self.seconds[name] = round(time.perf_counter() - started, 1)
+        with open(self.logs / "steps.jsonl", "a") as record:  # every session's steps, for the run's total time
+            record.write(json.dumps({"step": name, "seconds": self.seconds[name], "exit": result.returncode}) + "\n")
         if result.returncode != 0:
             tail = log_path.read_text(errors="replace")[-3000:]
             raise SystemExit(f"error: step {name} failed (exit {result.returncode}); log {log_path}:\n{tail}")
         print(f"[done] {name}: {self.seconds[name]:.0f} s", flush=True)
+
+    def seconds_all_sessions(self) -> float:
+        """The time every step of the run took, in this session and any earlier one it resumed."""
+        path = self.logs / "steps.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return round(sum(json.loads(line)["seconds"] for line in lines if line.strip()), 1)
 
     def updates_of(self, name: str, update_slots: int) -> int:
         """Optimizer updates a run took: its update slots less the empty ones its last console line counts."""
