@@ -152,9 +152,7 @@ class Experiment:
         return output
 
     def run_arm(self, arm: Arm, sft_seed: int, rl_seed: int, learning_rate: str, rollouts: int) -> dict:
-        learning_rate = arm.learning_rate or learning_rate
-        rate_tag = "" if arm.learning_rate else f"-lr{learning_rate}"  # a fixed rate is in the arm's label
-        name = f"{arm.label}{rate_tag}-sft{sft_seed}-rl{rl_seed}"
+        name, learning_rate = run_name(arm, sft_seed, rl_seed, learning_rate)
         output = self.train(name, arm, sft_seed, rl_seed, learning_rate, rollouts)
         models = [*checkpoints_of(output)[:-1], output]  # the last checkpoint is the final model
         record = {"name": name, "arm": arm.label, "sft_seed": sft_seed, "rl_seed": rl_seed, "lr": learning_rate}
@@ -165,6 +163,13 @@ class Experiment:
     def run_all(self, jobs: Sequence[tuple[Arm, int, int, str, int]]) -> list[dict]:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             return [future.result() for future in [pool.submit(self.run_arm, *job) for job in jobs]]
+
+
+def run_name(arm: Arm, sft_seed: int, rl_seed: int, learning_rate: str) -> tuple[str, str]:
+    """A run's folder name and the rate it trains at: the sweep's, unless the arm fixes its own (then in its label)."""
+    if arm.learning_rate is not None:
+        return f"{arm.label}-sft{sft_seed}-rl{rl_seed}", arm.learning_rate
+    return f"{arm.label}-lr{learning_rate}-sft{sft_seed}-rl{rl_seed}", learning_rate
 
 
 def step_of(model: Path) -> int:
