@@ -3,7 +3,8 @@
     python experiments/quote_results.py   # after experiments/objectives_toy.py; `make science` runs both
 
 The block between the two markers in docs/objectives.md is replaced by the report's gate line, its learning-rate
-line and its predictions with their verdicts and intervals, verbatim.
+line, its line on reproducing the published run (when it has one) and its predictions with their verdicts and
+intervals, verbatim.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def quoted_lines(report: str) -> list[str]:
         raise UserError("the report has no gate, learning-rate or predictions section; rerun the experiment")
     start = lines.index("## The predictions, with verdicts") + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return [*verdicts, *lines[start:end]]
+    reproduction = [line for line in lines if line.startswith("**Reproduction:")]
+    return [*verdicts, *reproduction, *lines[start:end]]
 
 
 def replace_block(page: str, quoted: Sequence[str]) -> str:

@@ -44,3 +44,9 @@ def test_the_objectives_page_has_the_markers():
 
     page = (REPO_ROOT / "docs" / "objectives.md").read_text()
     assert page.count(START) == 1 and page.count(END) == 1
+
+
+def test_the_line_on_reproducing_the_published_run_is_quoted_when_the_report_has_one():
+    with_check = REPORT + "\n## Against the published run\n\n**Reproduction: every number and verdict reproduced.**\n"
+    assert "**Reproduction: every number and verdict reproduced.**" in quoted_lines(with_check)
+    assert not any(line.startswith("**Reproduction:") for line in quoted_lines(REPORT))
