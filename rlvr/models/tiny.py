@@ -203,44 +203,53 @@ def _special_token_ids(tokenizer) -> dict[str, int]:
     }
 
 
-def _save_model(model, tokenizer, folder: Path) -> None:
-    """Save with generation stopping at the end of a turn or of the text, as Qwen's own configs do."""
+def set_generation_stops(model, tokenizer) -> None:
+    """Generation stops at the end of a turn or of the text, as Qwen's own configs say."""
     ids = _special_token_ids(tokenizer)
     model.generation_config.eos_token_id = [ids["eos_token_id"], ids["bos_token_id"]]
     model.generation_config.pad_token_id = ids["pad_token_id"]
+
+
+def vision_token_ids(tokenizer) -> dict[str, int]:
+    """The image, video and vision-span token ids a Qwen2.5-VL config names."""
+    token_id = tokenizer.convert_tokens_to_ids
+    return {
+        "image_token_id": token_id("<|image_pad|>"),
+        "video_token_id": token_id("<|video_pad|>"),
+        "vision_start_token_id": token_id("<|vision_start|>"),
+        "vision_end_token_id": token_id("<|vision_end|>"),
+    }
+
+
+def qwen_vl_processor(tokenizer, min_pixels: int, max_pixels: int):
+    """A Qwen2.5-VL processor over ``tokenizer``: Qwen's chat template, one pixel budget for images and video."""
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
+    budget = {"min_pixels": min_pixels, "max_pixels": max_pixels}
+    return Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**budget),
+        video_processor=Qwen2VLVideoProcessor(**budget),
+        tokenizer=tokenizer,
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+
+
+def _save_model(model, tokenizer, folder: Path) -> None:
+    set_generation_stops(model, tokenizer)
     model.save_pretrained(folder)
 
 
 def _build_tiny_vl(folder: Path, text_settings: dict = TINY_VL_TEXT_CONFIG) -> None:
-    from transformers import (
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-        Qwen2VLVideoProcessor,
-    )
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
     torch.manual_seed(0)
     tokenizer = build_qwen_tokenizer()
-    token_id = tokenizer.convert_tokens_to_ids
     text_config = {**text_settings, "vocab_size": len(tokenizer), **_special_token_ids(tokenizer)}
     config = Qwen2_5_VLConfig(
-        text_config=text_config,
-        vision_config=TINY_VL_VISION_CONFIG,
-        image_token_id=token_id("<|image_pad|>"),
-        video_token_id=token_id("<|video_pad|>"),
-        vision_start_token_id=token_id("<|vision_start|>"),
-        vision_end_token_id=token_id("<|vision_end|>"),
+        text_config=text_config, vision_config=TINY_VL_VISION_CONFIG, **vision_token_ids(tokenizer)
     )
     _save_model(Qwen2_5_VLForConditionalGeneration(config), tokenizer, folder)
-    pixel_budget = {"min_pixels": TINY_MIN_PIXELS, "max_pixels": TINY_MAX_PIXELS}
-    processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(**pixel_budget),
-        video_processor=Qwen2VLVideoProcessor(**pixel_budget),
-        tokenizer=tokenizer,
-        chat_template=QWEN_CHAT_TEMPLATE,
-    )
-    processor.save_pretrained(folder)
+    qwen_vl_processor(tokenizer, TINY_MIN_PIXELS, TINY_MAX_PIXELS).save_pretrained(folder)
 
 
 def _build_tiny_text(folder: Path, settings: dict = TINY_TEXT_CONFIG) -> None:
