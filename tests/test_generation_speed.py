@@ -55,6 +55,10 @@ def test_the_flags_reach_trl_generation_config(tmp_path):
     assert compiled.generation_config.cache_implementation == "static"
     assert not compiled.generation_config.disable_compile
     assert compiled.args.pad_to_multiple_of == 64
+    # One cache size for every rollout: the completion cap (6 here) plus room for the prompt, or the flag's.
+    assert compiled.generation_config.max_cache_len == 6 + 1024
+    sized = parse_run_config([*flags, "--static-cache", "--static-cache-tokens", "300"])
+    assert build_rl_trainer(sized, load_model(source), load_processor(source)).generation_config.max_cache_len == 300
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from trainers.config import RunConfig
 from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
 from trainers.generation_speed import enable_compiled_generation
 from trainers.geometry import BatchGeometry
+from trainers.input_grad_hooks import register_input_grad_hooks_once
 from trainers.setup import build_dpo_config, build_grpo_config, build_lora_config, common_trainer_kwargs
 
 
@@ -42,6 +43,7 @@ def build_trainer(
     """SFTTrainer for ``--mode sft``, DPOTrainer for ``--mode dpo``, DecomposedGRPOTrainer for the RL modes; TRL's
     own checks as one line. For dpo, ``dataset`` holds the preference rows (trainers/preference_pairs.py)."""
     peft_config = build_lora_config(config)
+    register_input_grad_hooks_once(model)  # TRL's checkpointing switch would add a hook every rollout
     try:
         if config.mode == "dpo":
             from trl import DPOTrainer

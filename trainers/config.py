@@ -72,6 +72,7 @@ class RunConfig:
     vllm_importance_sampling_correction: bool = False
     static_cache: bool = False  # transformers generation: a preallocated KV cache (trainers/generation_speed.py)
     compile_generation: bool = False  # torch.compile the decode step; implies static_cache
+    static_cache_tokens: int | None = None  # None: max_completion_length + STATIC_CACHE_PROMPT_TOKENS
     # Batch geometry in the paper's words (prompts per rollout and per optimizer update), or TRL's own knobs
     rollout_prompts: int | None = None
     update_prompts: int | None = None
@@ -147,6 +148,7 @@ def check_ranges(config: RunConfig) -> None:
         "update_prompts": config.update_prompts,
         "max_eval_samples": config.max_eval_samples,
         "pairs_per_problem": config.pairs_per_problem,
+        "static_cache_tokens": config.static_cache_tokens,
     }
     for name, value in at_least_one.items():
         if value is not None and value < 1:

@@ -141,6 +141,14 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.compile_generation,
         help="transformers generation: torch.compile the decode step (implies --static-cache)",
     )
+    sampling.add_argument(
+        "--static-cache-tokens",
+        type=int,
+        default=d.static_cache_tokens,
+        help="tokens per sequence the static KV cache holds, prompt + completion, the same in every rollout so a "
+        "compiled step never recompiles for a longer prompt; a longer call grows it once "
+        "(default: --max-completion-length + 1024)",
+    )
 
     geometry = parser.add_argument_group(
         "batch geometry", "the paper's words (prompts per rollout and per update), or TRL's per-device knobs"

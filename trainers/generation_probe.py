@@ -6,6 +6,10 @@ decoded, its wall seconds, and for every forward inside it how many new tokens e
 the KV cache already held. With the cache in use, the first forward reads the prompt (nothing cached) and every
 later one reads exactly one new token per sequence on top of all the tokens before it; without it (gradient
 checkpointing left on in training mode, for one) the cache stays empty and every step attends to one token only.
+
+A compiled decode step (``--compile-generation``) must not see the recorder: a hook inside the compiled region is
+traced into it, and its changing state would make every step recompile. Compiled steps are therefore recorded
+around the compiled call, from outside, and the forward hook does nothing while the compiler traces.
 """
 
 from __future__ import annotations
@@ -96,6 +100,19 @@ class GenerationRecorder:
         model = trainer.accelerator.unwrap_model(trainer.model)
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         self._handle = base.register_forward_pre_hook(self._record_forward, with_kwargs=True)
+        compiled_call = base.get_compiled_call
+
+        def recorded_compiled_call(compile_config):
+            compiled = compiled_call(compile_config)
+
+            def recorded(**kwargs: Any):
+                self._record_forward(base, (), kwargs)
+                return compiled(**kwargs)
+
+            return recorded
+
+        base.get_compiled_call = recorded_compiled_call
+        self._base = base
         generate = trainer._generate_single_turn
 
         def recorded_generate(prompt_ids, *args: Any, **kwargs: Any):
@@ -115,7 +132,7 @@ class GenerationRecorder:
         trainer._generate_single_turn = recorded_generate
 
     def _record_forward(self, module, args, kwargs) -> None:
-        if self._current is None:
+        if torch.compiler.is_compiling() or self._current is None:
             return
         sequences, new_tokens = _token_count(kwargs)
         started = time.perf_counter() - self._started
@@ -123,3 +140,4 @@ class GenerationRecorder:
 
     def remove(self) -> None:
         self._handle.remove()
+        del self._base.get_compiled_call  # the class's own again
