@@ -83,19 +83,26 @@ def run_group(cases: list[Case], dry: bool, timeout_s: float) -> list[dict]:
     return results
 
 
-def run_cases(cases: tuple[Case, ...], dry: bool, budget_s: float) -> list[dict]:
-    """GPU: one subprocess per case, skipped once the budget cannot hold another. Dry: plain and ZeRO-3 groups."""
+def run_cases(cases: tuple[Case, ...], dry: bool, budget_s: float, results_dir: Path | None = None) -> list[dict]:
+    """GPU: one subprocess per case, skipped once the budget cannot hold another. Dry: plain and ZeRO-3 groups.
+    Each group's results go to ``results_dir`` (when given) as soon as the group ends."""
     if dry:
         plain = [case for case in cases if not case.zero3]
         zero3 = [case for case in cases if case.zero3]
-        return [result for group in (plain, zero3) if group for result in run_group(group, True, DRY_CASE_TIMEOUT_S)]
+        groups, timeout_s = [group for group in (plain, zero3) if group], DRY_CASE_TIMEOUT_S
+    else:
+        groups, timeout_s = [[case] for case in cases], GPU_CASE_TIMEOUT_S
     results, started = [], time.perf_counter()
-    for case in cases:
+    for group in groups:
         left = budget_s - (time.perf_counter() - started)
         if left < 60:
-            results.append({"case": case.name, "error": f"skipped: {left:.0f} s of the {budget_s:.0f} s budget left"})
-            continue
-        results.extend(run_group([case], False, min(GPU_CASE_TIMEOUT_S, left)))
+            why = f"skipped: {left:.0f} s of the {budget_s:.0f} s budget left"
+            finished = [{"case": case.name, "error": why} for case in group]
+        else:
+            finished = run_group(group, dry, min(timeout_s, left))
+        if results_dir is not None:
+            save_results(finished, results_dir)
+        results.extend(finished)
     return results
 
 
@@ -112,25 +119,29 @@ def epoch_hours(result: dict) -> float:
     return math.ceil(EPOCH_PROMPTS / result["rollout_prompts"]) * (generation + rest) / 3600
 
 
+TABLE_HEADER = (
+    "| case | micro-batch | rollout (s) | generation (s) | rest (s) | sequences / generate | decode step (ms) "
+    "| tokens/s | peak memory | KV cache | epoch at 768 (h) |\n|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def markdown_row(result: dict) -> str:
+    """One case's row of the table: its figures, or why it has none."""
+    if "error" in result:
+        return f"| {result['case']} | {result['error']} |" + " |" * 9
+    memory = f"{result['peak_gpu_gb']:.1f} GB" if result["peak_gpu_gb"] else f"{result['peak_rss_mb']:.0f} MB RSS"
+    tokens_per_second = result["generated_tokens"] / result["generation_seconds"]
+    cache = "used" if not result["cache_problems"] else "NOT used: " + "; ".join(result["cache_problems"])
+    return (
+        f"| {result['case']} | {result['micro_batch']} | {result['rollout_seconds']:.2f} "
+        f"| {result['generation_seconds']:.2f} | {result['rollout_seconds'] - result['generation_seconds']:.2f} "
+        f"| {result['sequences_per_generate_call']} | {1000 * (result['decode_step_seconds'] or 0):.1f} "
+        f"| {tokens_per_second:.0f} | {memory} | {cache} | {epoch_hours(result):.1f} |"
+    )
+
+
 def markdown(results: list[dict], dry: bool) -> str:
-    lines = [
-        "| case | micro-batch | rollout (s) | generation (s) | rest (s) | sequences / generate | decode step (ms) "
-        "| tokens/s | peak memory | KV cache | epoch at 768 (h) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for result in results:
-        if "error" in result:
-            lines.append(f"| {result['case']} | {result['error']} |" + " |" * 9)
-            continue
-        memory = f"{result['peak_gpu_gb']:.1f} GB" if result["peak_gpu_gb"] else f"{result['peak_rss_mb']:.0f} MB RSS"
-        tokens_per_second = result["generated_tokens"] / result["generation_seconds"]
-        cache = "used" if not result["cache_problems"] else "NOT used: " + "; ".join(result["cache_problems"])
-        lines.append(
-            f"| {result['case']} | {result['micro_batch']} | {result['rollout_seconds']:.2f} "
-            f"| {result['generation_seconds']:.2f} | {result['rollout_seconds'] - result['generation_seconds']:.2f} "
-            f"| {result['sequences_per_generate_call']} | {1000 * (result['decode_step_seconds'] or 0):.1f} "
-            f"| {tokens_per_second:.0f} | {memory} | {cache} | {epoch_hours(result):.1f} |"
-        )
+    lines = [TABLE_HEADER, *(markdown_row(result) for result in results)]
     first = next((result for result in results if "error" not in result), None)
     if first:
         lines.append(
@@ -143,12 +154,21 @@ def markdown(results: list[dict], dry: bool) -> str:
     return "\n".join(lines)
 
 
+def save_results(results: list[dict], folder: Path) -> None:
+    """Each case's result as ``<case>.json`` and ``<case>.md`` (its table row), written as soon as the case ends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        (folder / f"{result['case']}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        (folder / f"{result['case']}.md").write_text(markdown_row(result) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry", action="store_true", help="tiny sizes on the CPU")
     parser.add_argument("--cases", nargs="+", help="case names (default: all of the mode's cases)")
     parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S, help="GPU run: stop starting cases after")
     parser.add_argument("--cpu-profile", action="store_true", help="decode-step cost at VL-3B depth on the CPU")
+    parser.add_argument("--results-dir", type=Path, help="each case's JSON and table row, as soon as it ends")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -175,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     device = "CPU (dry run)" if args.dry else torch.cuda.get_device_name(0)
     print("## Real-scale rollouts (benchmarks/bench_gpu.py)\n")
     print(f"{machine_line()}; device: {device}; torch {torch.__version__}\n")
-    results = run_cases(cases, args.dry, args.budget_s)
+    results = run_cases(cases, args.dry, args.budget_s, args.results_dir)
     print(markdown(results, args.dry))
     return 1 if any("error" in result for result in results) else 0
 

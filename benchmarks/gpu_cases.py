@@ -25,6 +25,7 @@ from rlvr.models.real_sizes import QWEN25_MATH_1_5B, QWEN25_VL_3B, DecoderSize
 from rlvr.models.tiny import TINY_MAX_PIXELS
 from trainers.config_parser import parse_run_config
 from trainers.generation_probe import GenerationRecorder
+from trainers.input_grad_hooks import input_grad_hook_count
 from trainers.rl_run import build_rl_trainer
 
 RESULT_PREFIX = "BENCH_RESULT "
@@ -74,12 +75,12 @@ class Case:
 
 # In the order a GPU session runs them: what the issue's goal needs first, so a budget that runs out cuts the tail.
 GPU_CASES = (
-    Case("vl3b", "grpo", lora=True),
-    Case("vl3b", "nsr", lora=True),
-    Case("vl3b", "nsr", lora=False),
-    Case("math1.5b", "grpo", lora=False),
+    Case("vl3b", "nsr", lora=True),  # the README's GPU command
     Case("vl3b", "grpo", lora=True, compiled=True),  # compiling a 36-layer step may take a minute or two
+    Case("vl3b", "grpo", lora=True),
     Case("vl3b", "nsr", lora=True, zero3=True),
+    Case("math1.5b", "grpo", lora=False),
+    Case("vl3b", "nsr", lora=False),
     Case("math1.5b", "nsr", lora=True),
     Case("vl3b", "grpo", lora=False),
     Case("math1.5b", "nsr", lora=False, zero3=True),
@@ -95,11 +96,14 @@ CASES_BY_NAME = {case.name: case for case in (*GPU_CASES, *DRY_CASES, COMPILED_D
 
 
 class RolloutClock(TrainerCallback):
-    """Wall time at the end of each rollout (every ``slots`` optimizer steps)."""
+    """Wall time, the input-gradient hooks on ``model`` and dynamo's compiled graphs at the end of each rollout
+    (every ``slots`` optimizer steps)."""
 
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
+    def __init__(self, slots: int, model) -> None:
+        self.slots, self.model = slots, model
         self.marks: list[float] = []
+        self.hooks: list[int] = []
+        self.graphs: list[int] = []
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.marks = [time.perf_counter()]
@@ -109,6 +113,8 @@ class RolloutClock(TrainerCallback):
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             self.marks.append(time.perf_counter())
+            self.hooks.append(input_grad_hook_count(self.model))
+            self.graphs.append(torch._dynamo.utils.counters["stats"]["unique_graphs"])
 
 
 def case_flags(case: Case, scale: Scale, model_folder: Path, output_dir: Path) -> list[str]:
@@ -143,7 +149,8 @@ def measure(case: Case, scale: Scale) -> dict:
         trainer = build_rl_trainer(config, model, processor)
         build_seconds = time.perf_counter() - started
         recorder = GenerationRecorder(trainer)
-        clock = RolloutClock(trainer.args.steps_per_generation // trainer.args.gradient_accumulation_steps)
+        slots = trainer.args.steps_per_generation // trainer.args.gradient_accumulation_steps
+        clock = RolloutClock(slots, trainer.accelerator.unwrap_model(trainer.model))
         trainer.add_callback(clock)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
@@ -167,6 +174,8 @@ def measure(case: Case, scale: Scale) -> dict:
         "prompt_tokens": call.forwards[0].new_tokens,
         "generated_tokens": call.generated_tokens,
         "cache_problems": call.cache_problems()[:3],
+        "input_grad_hooks": clock.hooks,  # after each rollout: flat when nothing leaks
+        "compiled_graphs": clock.graphs,  # after each rollout: flat after the first when nothing recompiles
         "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1e9 if device.type == "cuda" else None,
         "peak_rss_mb": peak_memory_mb(),
         "rollout_prompts": scale.rollout_prompts,
