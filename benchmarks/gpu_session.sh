@@ -21,10 +21,10 @@ left() { echo $(( budget - SECONDS )); }
 
 # 1. The wheels (trl, datasets, deepspeed, math-verify, pydantic, ...) into a target folder, never the system.
 if [ -z "$dry" ]; then
-  site=${SITE:-/tmp/site}
+  site=${SITE:-$(mktemp -d)}
   timeout 120 "$python" -m pip install -q --no-index --no-deps --target "$site" "${WHEELS:-wheels}"/*.whl \
     > "$out/install.log" 2>&1 || echo "wheel install failed, see install.log" >> "$out/machine.txt"
-  export PYTHONPATH="$site:$PWD" RLVR_CACHE="/tmp/rlvr-cache"
+  export PYTHONPATH="$site:$PWD" RLVR_CACHE="${RLVR_CACHE:-$site/rlvr-cache}"
 else
   export OMP_NUM_THREADS=1  # tiny matrices: extra threads only wait
 fi

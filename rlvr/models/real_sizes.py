@@ -1,6 +1,6 @@
 """The real architectures' sizes, to build randomly initialised models of them without the hub.
 
-Values from the models' published configs (../shared/reference/gpu.md): Qwen2.5-VL-3B-Instruct and
+Values from the models' published configs (config.json on the hub): Qwen2.5-VL-3B-Instruct and
 Qwen2.5-Math-1.5B. The vocabulary is the real 151,936 rows whatever tokenizer drives the model (the project's
 offline tokenizer uses the first thousand), so the embedding, the output layer and the logits cost what they cost
 in the real model. ``scaled`` keeps a model's depth and shrinks its widths, for CPU measurements of the same
