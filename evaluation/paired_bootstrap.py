@@ -19,10 +19,10 @@ the two methods' seed components: where seeds dominate, the interval has the wid
 seed means. A method with one seed has no seed level: its run-to-run variance is then unknown and not in the
 interval, which covers another draw of problems, not another training run.
 
-The interval is the percentile interval of the resampled differences. The p-value is the two-sided bootstrap
-p-value that matches it: twice the smaller share of resampled differences on either side of 0, counted with the
-+1 of Davison and Hinkley (1997, eq. 4.11) so that it is never 0; a 95% interval that excludes 0 goes with a
-p-value below about 0.05. tests/test_compare.py checks coverage on simulated runs whose true difference is known.
+The interval is the percentile interval of the resampled differences (widened to hold the point, which it almost
+always does). The p-value is the two-sided bootstrap p-value that matches it: twice the smaller share of resampled
+differences on either side of 0, counted with the +1 of Davison and Hinkley (1997, eq. 4.11) so that it is never
+0; a 95% interval that excludes 0 goes with a p-value below about 0.05. tests/test_compare.py checks coverage on simulated runs whose true difference is known.
 """
 
 from __future__ import annotations
@@ -146,7 +146,9 @@ def summarize_differences(
     summaries = []
     for point, distribution in zip(points, distributions, strict=True):
         low, high = np.quantile(distribution, [alpha, 1.0 - alpha])
-        summaries.append(Difference(float(point), (float(low), float(high)), bootstrap_p_value(distribution)))
+        # Within [-1, 1], where a difference of Pass@k lies (rounding can step past it), and around the point.
+        interval = (max(-1.0, min(float(low), float(point))), min(1.0, max(float(high), float(point))))
+        summaries.append(Difference(float(point), interval, bootstrap_p_value(distribution)))
     return summaries
 
 
