@@ -22,7 +22,8 @@ interval, which covers another draw of problems, not another training run.
 The interval is the percentile interval of the resampled differences (widened to hold the point, which it almost
 always does). The p-value is the two-sided bootstrap p-value that matches it: twice the smaller share of resampled
 differences on either side of 0, counted with the +1 of Davison and Hinkley (1997, eq. 4.11) so that it is never
-0; a 95% interval that excludes 0 goes with a p-value below about 0.05. tests/test_compare.py checks coverage on simulated runs whose true difference is known.
+0; a 95% interval that excludes 0 goes with a p-value below about 0.05. tests/test_compare.py checks coverage on
+simulated runs whose true difference is known.
 """
 
 from __future__ import annotations

@@ -118,7 +118,9 @@ def counts_file(path: Path, num_correct: list[int], n: int = 4, ids: list | None
     header = {"format": "rlvr sample counts 1", "metadata": {"task": "countdown", "dataset": "cd", **metadata}}
     ids = list(range(len(num_correct))) if ids is None else ids
     lines = [json.dumps(header)]
-    lines += [json.dumps({"problem_id": i, "num_correct": c, "num_total": n}) for i, c in zip(ids, num_correct)]
+    lines += [
+        json.dumps({"problem_id": i, "num_correct": c, "num_total": n}) for i, c in zip(ids, num_correct, strict=True)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -190,27 +192,30 @@ def test_intersect_compares_the_shared_problems(tmp_path):
     assert document["metadata"]["problems_left_out_by_intersect"] == {str(first): 1, str(second): 0}
 
 
+# name: (how the second file differs from the first, or None for the first file again; flags; the words expected)
 REFUSALS = {
-    "different problems": (lambda d: [counts_file(d / "a.jsonl", [1, 2]), counts_file(d / "b.jsonl", [1, 2, 3])], [], "--intersect"),
-    "different tasks": (lambda d: [counts_file(d / "a.jsonl", [1]), counts_file(d / "b.jsonl", [1], task="math")], [], "one task"),
-    "different datasets": (lambda d: [counts_file(d / "a.jsonl", [1]), counts_file(d / "b.jsonl", [1], dataset="x")], [], "dataset"),
-    "k beyond the samples": (lambda d: [counts_file(d / "a.jsonl", [1]), counts_file(d / "b.jsonl", [1], n=2)], ["--k-values", "4"], "k=4 is larger"),
-    "too few seeds": (lambda d: [counts_file(d / "a.jsonl", [1]), counts_file(d / "b.jsonl", [1])], ["--min-seeds", "2"], "--min-seeds"),
-    "a shard": (lambda d: [counts_file(d / "a.jsonl", [1]), counts_file(d / "b.jsonl", [1], num_shards=2, shard_index=0)], [], "merge the shards"),
-    "a file twice": (lambda d: [counts_file(d / "a.jsonl", [1])] * 2, [], "given twice"),
-    "one label": (lambda d: [counts_file(d / "a.jsonl", [1]), counts_file(d / "b.jsonl", [1])], ["--labels", "A", "A"], "at least two labels"),
-    "unknown baseline": (lambda d: [counts_file(d / "a.jsonl", [1]), counts_file(d / "b.jsonl", [1])], ["--baseline", "C"], "--baseline"),
-}  # fmt: skip
+    "different problems": ({"num_correct": [1, 2, 3]}, [], "--intersect"),
+    "different tasks": ({"task": "math"}, [], "one task"),
+    "different datasets": ({"dataset": "x"}, [], "dataset"),
+    "k beyond the samples": ({"n": 2}, ["--k-values", "4"], "k=4 is larger"),
+    "too few seeds": ({}, ["--min-seeds", "2"], "--min-seeds"),
+    "a shard": ({"num_shards": 2, "shard_index": 0}, [], "merge the shards"),
+    "a file twice": (None, [], "given twice"),
+    "one label": ({}, ["--labels", "A", "A"], "at least two labels"),
+    "unknown baseline": ({}, ["--labels", "A", "B", "--baseline", "C"], "--baseline"),
+}
 
 
 @pytest.mark.parametrize("name", REFUSALS)
 def test_refusals_are_one_line(name, tmp_path, capsys):
-    make_files, flags, fragment = REFUSALS[name]
-    files = make_files(tmp_path)
-    labels = [] if "--labels" in flags else ["--labels", *(f"M{index}" for index in range(len(files)))]
+    second, flags, fragment = REFUSALS[name]
+    first = counts_file(tmp_path / "a.jsonl", [1, 2])
+    files = [
+        first,
+        first if second is None else counts_file(tmp_path / "b.jsonl", **{"num_correct": [1, 2], **second}),
+    ]
+    labels = [] if "--labels" in flags else ["--labels", "A", "B"]
     output = tmp_path / "diff.json"
     argv = ["--samples-paths", *map(str, files), *labels, *flags, "--output-path", str(output)]
-    if name == "unknown baseline":
-        argv = ["--samples-paths", *map(str, files), *flags]
     assert_refused(main, argv, fragment, capsys)
     assert not output.exists()
