@@ -219,3 +219,33 @@ def test_refusals_are_one_line(name, tmp_path, capsys):
     argv = ["--samples-paths", *map(str, files), *labels, *flags, "--output-path", str(output)]
     assert_refused(main, argv, fragment, capsys)
     assert not output.exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The difference plot
+
+
+def test_difference_plot_draws_each_method_with_its_band_and_a_zero_line(tmp_path, capsys):
+    from evaluation.difference_plot import load_differences, plot_differences
+    from evaluation.plotting import main as plotting_main
+
+    files = [counts_file(tmp_path / f"{name}.jsonl", correct) for name, correct in [("a", [0, 1, 2, 3])] * 1]
+    files += [counts_file(tmp_path / f"{name}.jsonl", [4, 4, 2, 3]) for name in ("b", "c")]
+    diff = tmp_path / "diff.json"
+    main(["--samples-paths", *map(str, files), "--labels", "GRPO", "NSR", "PSR", "--output-path", str(diff)])
+    figure = plot_differences(load_differences(diff))
+    [ax] = figure.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert {"NSR", "PSR"} <= set(lines)
+    assert list(lines["NSR"].get_xdata()) == [1, 2, 4] and ax.get_xscale() == "log"
+    assert any(list(line.get_ydata()) == [0.0, 0.0] for line in ax.get_lines())  # the zero line
+    assert len(ax.collections) == 2  # one interval band per method
+    assert plotting_main(["--differences", str(diff), "--output", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.pdf").exists()
+    capsys.readouterr()
+    not_differences = counts_file(tmp_path / "x.jsonl", [1])
+    argv = ["--differences", str(tmp_path / "diff_missing.json"), "--output", str(tmp_path / "g")]
+    assert_refused(plotting_main, argv, "no such differences file", capsys)
+    diff.write_text(json.dumps({"baseline": "GRPO", "differences": {"NSR - GRPO": {"1": {"difference": 0.1}}}}))
+    assert_refused(plotting_main, ["--differences", str(diff)], "'interval' must be [low, high]", capsys)
+    assert_refused(plotting_main, ["--differences", str(diff), "--results", str(not_differences)], "one of", capsys)
