@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels", nargs="+", help="one label per file; files with one label are seeds (default: file names)"
     )
     parser.add_argument("--baseline", help="the label subtracted from every other (default: the first label)")
-    parser.add_argument("--output-path", "--output", dest="output_path", type=Path, help="differences JSON file")
+    parser.add_argument("--output", "--output-path", dest="output_path", type=Path, help="differences JSON file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --output-path file")
     parser.add_argument(
         "--k-values", nargs="+", type=int, help="k values (default 1 2 4 ... 256, those every file has samples for)"
