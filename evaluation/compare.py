@@ -22,7 +22,13 @@ import numpy as np
 
 from evaluation.compare_inputs import Method, choose_k_values, group_methods, read_file_counts
 from evaluation.paired_bootstrap import summarize_differences
-from evaluation.pass_at_k import DEFAULT_K_VALUES, DEFAULT_N_RESAMPLES, DEFAULT_SEED, check_interval_settings
+from evaluation.pass_at_k import (
+    DEFAULT_K_VALUES,
+    DEFAULT_N_RESAMPLES,
+    DEFAULT_SEED,
+    add_interval_arguments,
+    check_interval_settings,
+)
 from evaluation.results_file import DEFAULT_CONFIDENCE, default_method_name
 from evaluation.results_tables import format_difference_table
 from rlvr.cli import finish_parser
@@ -120,9 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--intersect", action="store_true", help="compare on the problems every file has, instead of refusing"
     )
     parser.add_argument("--min-seeds", type=int, default=1, help="refuse a method with fewer seed files than this")
-    parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level")
-    parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap")
+    add_interval_arguments(parser)
     return finish_parser(parser)
 
 

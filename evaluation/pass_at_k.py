@@ -223,10 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-ragged", action="store_true", help="allow problems with different n; each k uses problems with n >= k"
     )
+    add_interval_arguments(parser)
+    return finish_parser(parser)
+
+
+def add_interval_arguments(parser: argparse.ArgumentParser) -> None:
+    """--confidence, --n-resamples and --seed of the bootstrap (this command's and compare.py's)."""
     parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level")
     parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap")
-    return finish_parser(parser)
 
 
 @exit_on_user_error
