@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from rlvr.errors import UserError
+from rlvr.estimators import pass_at_k
 from rlvr.models.registry import load_model, load_processor, resolve_model
 from trainers.config_parser import parse_run_config
 from trainers.rl_run import build_rl_trainer
@@ -61,6 +62,26 @@ def test_pass_at_k_during_training_is_logged_and_plotted(tmp_path, capsys):
 
     assert monitor_main(["--checkpoint-dir", str(tmp_path / "run"), "--output-dir", str(tmp_path / "plots")]) == 0
     assert (tmp_path / "plots" / "eval_pass_at_k.png").stat().st_size > 0
+
+
+def test_each_held_out_problem_is_counted_from_its_own_samples(tmp_path):
+    """A stand-in verifiable reward: every other sample correct on problems with an even target, none elsewhere."""
+    config = parse_run_config([*RUN, "--eval-steps", "1", "--eval-subset-size", "6", "--output-dir", str(tmp_path)])
+    source = resolve_model(config.model)
+    trainer = build_rl_trainer(config, load_model(source), load_processor(source))
+
+    def half_right_on_even_targets(completions, target, **kwargs):
+        return [float(number % 2 == 0 and index % 2 == 0) for index, number in enumerate(target)]
+
+    trainer.reward_funcs[trainer._correctness_index] = half_right_on_even_targets
+    [evaluation] = [callback for callback in trainer.callback_handler.callbacks if hasattr(callback, "evaluate")]
+    metrics = evaluation.evaluate()
+    correct = np.array([4 if row["target"] % 2 == 0 else 0 for row in evaluation.rows])
+    assert 0 < correct.sum() < 4 * len(correct)  # both kinds of problem are among the six
+    for k in (1, 2, 4, 8):
+        assert metrics[f"eval/pass@{k}"] == pytest.approx(pass_at_k(np.full(6, 8), correct, k).mean())
+    assert metrics["eval/accuracy"] == pytest.approx(correct.sum() / 48)
+    assert trainer.state.log_history[-1]["eval/pass@2"] == metrics["eval/pass@2"]
 
 
 def test_the_evaluation_leaves_the_training_rollouts_unchanged(tmp_path):
