@@ -131,3 +131,19 @@ def test_pass_at_k_metrics_are_the_unbiased_estimator():
 def test_the_flags_are_checked(flags, fragment):
     with pytest.raises(UserError, match=fragment.replace("(", r"\(")):
         parse_run_config(["--model", "tiny-text", "--task", "countdown", *flags])
+
+
+def test_the_monitor_draws_pass_at_k_per_k_and_the_kl():
+    from trainers.monitor_plots import draw_plots, plot_eval_pass_at_k
+
+    history = [
+        {"step": step, "eval/pass@1": 0.1 * step, "eval/pass@4": 0.2 * step, "kl": 0.01 * step} for step in (0, 1, 2)
+    ]
+    [ax] = plot_eval_pass_at_k({"run": history}).axes
+    assert [line.get_label() for line in ax.get_lines()] == ["pass@1", "pass@4"]
+    compared = plot_eval_pass_at_k({"GRPO": history, "NSR": history})
+    assert [ax.get_title() for ax in compared.axes if ax.get_visible()] == ["Held-out Pass@1", "Held-out Pass@4"]
+    figures, notes = draw_plots({"run": history})
+    assert {"kl.png", "eval_pass_at_k.png"} <= set(figures)
+    figures, notes = draw_plots({"run": [{"step": 1, "loss": 1.0}]})
+    assert not {"kl.png", "eval_pass_at_k.png"} & set(figures) and not any("kl" in note for note in notes)

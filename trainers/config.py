@@ -110,7 +110,7 @@ class RunConfig:
     eval_subset_size: int = 64  # m held-out problems, a seeded subset
     eval_dataset: str | None = None  # a dataset name or local copy; the training dataset's --eval-split when None
     eval_split: str = "test"
-    log_kl: bool = False  # the policy's KL to the start model on the rollout's completions, at any --beta
+    log_kl: bool = False  # log the policy's KL to the start model at beta 0 (TRL logs its own above 0)
     config_file: str | None = None  # the YAML file the options came from, if any
 
     def __post_init__(self) -> None:
