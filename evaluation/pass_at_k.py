@@ -57,7 +57,7 @@ def compute_results(
     """
     source = samples_path or "<problems>"
     counts = problems if isinstance(problems, SampleCounts) else counts_of(problems, source)
-    _check_interval_settings(confidence, n_resamples, seed)
+    check_interval_settings(confidence, n_resamples, seed)
     num_samples, num_correct = counts.num_samples, counts.num_correct
     _check_uniform_n(num_samples, allow_ragged, source)
     ks = _choose_k_values(k_values, num_samples, allow_ragged, source)
@@ -100,7 +100,7 @@ def compute_results(
     }
 
 
-def _check_interval_settings(confidence: float, n_resamples: int, seed: int) -> None:
+def check_interval_settings(confidence: float, n_resamples: int, seed: int) -> None:
     if not 0.0 < confidence < 1.0:
         raise UserError(f"--confidence must lie strictly between 0 and 1, got {confidence}")
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 2:
@@ -223,10 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-ragged", action="store_true", help="allow problems with different n; each k uses problems with n >= k"
     )
+    add_interval_arguments(parser)
+    return finish_parser(parser)
+
+
+def add_interval_arguments(parser: argparse.ArgumentParser) -> None:
+    """--confidence, --n-resamples and --seed of the bootstrap (this command's and compare.py's)."""
     parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="interval level")
     parser.add_argument("--n-resamples", type=int, default=DEFAULT_N_RESAMPLES, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the bootstrap")
-    return finish_parser(parser)
 
 
 @exit_on_user_error
@@ -242,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--output has {len(args.output_path)} paths for {len(samples_paths)} samples files")
     inputs = [*samples_paths, *([Path(args.baseline)] if args.baseline else [])]
     output_paths = _check_outputs(args.output_path or [], inputs, args)
-    _check_interval_settings(args.confidence, args.n_resamples, args.seed)
+    check_interval_settings(args.confidence, args.n_resamples, args.seed)
     if args.baseline is not None and args.baseline not in names and not Path(args.baseline).is_file():
         raise UserError(f"--baseline {args.baseline!r} is neither a method name ({', '.join(names)}) nor a file")
 

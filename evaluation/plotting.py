@@ -1,7 +1,8 @@
 """Figures from Pass@k results files: curves with interval bands, a grid per dataset, improvement, bars.
 
 Run from the repository root (``python evaluation/plotting.py --results r1.json r2.json --labels A B --output
-out.png``) or import ``evaluation.plotting``; every plot function returns a matplotlib Figure, and the command line
+out.png``; ``--differences diff.json`` draws compare.py's differences, evaluation/difference_plot.py) or import
+``evaluation.plotting``; every plot function returns a matplotlib Figure, and the command line
 saves it as PNG and PDF. Each method name keeps its colour and marker in every figure.
 """
 
@@ -20,6 +21,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from evaluation.difference_plot import load_differences, plot_differences
+from evaluation.figure_axes import new_figure, set_log2_k_axis
 from evaluation.results_file import load_results, method_name_of
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
@@ -67,7 +70,7 @@ def plot_pass_at_k_curves(
 ) -> Figure:
     """Pass@k against k (log2 axis) per method, with its confidence interval as a shaded band."""
     _check_labels(results, labels)
-    figure, ax = _new_figure()
+    figure, ax = new_figure()
     styles = assign_styles(labels)
     for one_results, label in zip(results, labels, strict=True):
         _draw_curve(ax, curve_of(one_results), label, styles[label])
@@ -119,7 +122,7 @@ def plot_improvement(
         raise UserError(f"baseline {baseline!r} is not one of the labels {list(labels)}")
     curves = dict(zip(labels, (curve_of(one) for one in results), strict=True))
     reference = curves[baseline]
-    figure, ax = _new_figure()
+    figure, ax = new_figure()
     styles = assign_styles(labels)
     drawn: list[Curve] = []
     for label, curve in curves.items():
@@ -135,7 +138,7 @@ def plot_improvement(
     if not drawn:
         raise UserError("an improvement plot needs at least one method besides the baseline")
     ax.axhline(0.0, color="#555555", linewidth=0.8)
-    _set_log2_k_axis(ax, np.unique(np.concatenate([curve.k for curve in drawn])))
+    set_log2_k_axis(ax, np.unique(np.concatenate([curve.k for curve in drawn])))
     ax.set_ylabel(f"Pass@k minus Pass@k of {baseline}")
     ax.grid(True, alpha=0.3)
     ax.set_title(title or f"Improvement over {baseline}")
@@ -152,7 +155,7 @@ def plot_bars(
     ks = [k for k in dict.fromkeys(bar_k) if any(curve.at(k) is not None for curve in curves)]
     if not ks:
         raise UserError(f"no results file reports any of k = {list(bar_k)}")
-    figure, ax = _new_figure()
+    figure, ax = new_figure()
     styles = assign_styles(labels)
     width = 0.8 / len(labels)
     positions = np.arange(len(ks), dtype=np.float64)
@@ -214,13 +217,6 @@ def save_figure(figure: Figure, output: str | Path) -> list[Path]:
     return paths
 
 
-def _new_figure() -> tuple[Figure, Axes]:
-    # A bare Figure on an Agg canvas: no pyplot state, no display needed, nothing to close.
-    figure = Figure(figsize=(7.0, 4.6), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure, figure.add_subplot()
-
-
 def _draw_curve(ax: Axes, curve: Curve, label: str, style: MethodStyle) -> None:
     ax.plot(curve.k, curve.value, label=label, color=style.colour, marker=style.marker, linestyle=style.linestyle)
     if np.isfinite(curve.low).any():
@@ -229,17 +225,10 @@ def _draw_curve(ax: Axes, curve: Curve, label: str, style: MethodStyle) -> None:
 
 def _finish_pass_at_k_axes(ax: Axes, curves: Sequence[Curve]) -> None:
     ks = np.unique(np.concatenate([curve.k for curve in curves])) if curves else np.array([1])
-    _set_log2_k_axis(ax, ks)
+    set_log2_k_axis(ax, ks)
     ax.set_ylabel("Pass@k")
     ax.set_ylim(top=1.02)
     ax.grid(True, alpha=0.3)
-
-
-def _set_log2_k_axis(ax: Axes, ks: np.ndarray) -> None:
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(ks, [str(int(k)) for k in ks])
-    ax.minorticks_off()
-    ax.set_xlabel("k (samples per problem, log2 scale)")
 
 
 def _check_labels(results: Sequence[dict[str, Any]], labels: Sequence[str]) -> None:
@@ -257,10 +246,13 @@ def _check_labels(results: Sequence[dict[str, Any]], labels: Sequence[str]) -> N
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Plot Pass@k results written by evaluation/pass_at_k.py.",
+        description="Plot Pass@k results written by evaluation/pass_at_k.py, or differences written by compare.py.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--results", nargs="+", required=True, type=Path, help="results JSON file(s)")
+    parser.add_argument("--results", nargs="+", type=Path, help="results JSON file(s)")
+    parser.add_argument(
+        "--differences", type=Path, help="a differences file of compare.py: each method minus the baseline, banded"
+    )
     parser.add_argument("--labels", nargs="+", help="one label per results file (default: the method in each)")
     parser.add_argument("--output", type=Path, default=Path("pass_at_k.png"), help="output stem; writes .png and .pdf")
     parser.add_argument(
@@ -276,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (args.results is None) == (args.differences is None):
+        raise UserError("give --results (Pass@k figures) or --differences (the difference plot), one of the two")
+    if args.differences is not None:
+        return _plot_differences(args)
     check_figure_paths(args.output, args.results, args.overwrite)
     results = [load_results(path) for path in args.results]
     labels = args.labels or [method_name_of(one, path) for one, path in zip(results, args.results, strict=True)]
@@ -294,6 +290,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             print(f"note: no results file reports k = {missing}; those bars are left out", file=sys.stderr)
     paths = save_figure(figure, args.output)
+    print("wrote " + ", ".join(str(path) for path in paths))
+    return 0
+
+
+def _plot_differences(args: argparse.Namespace) -> int:
+    if args.labels or args.baseline or args.kind != "curves":
+        raise UserError("--differences draws one figure from the file alone: no --labels, --baseline or --kind")
+    check_figure_paths(args.output, [args.differences], args.overwrite)
+    paths = save_figure(plot_differences(load_differences(args.differences), args.title), args.output)
     print("wrote " + ", ".join(str(path) for path in paths))
     return 0
 

@@ -1,4 +1,5 @@
-"""The tables pass_at_k.py prints: one method with its intervals, or several side by side against a baseline."""
+"""The tables pass_at_k.py prints (one method with its intervals, or several side by side against a baseline) and
+the table of paired differences compare.py prints."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ def format_results_table(results: dict[str, Any]) -> str:
         if ragged:
             row.append(str(results.get("num_problems_per_k", {}).get(str(k), "")))
         rows.append(row)
-    lines = [header, *_align([columns, *rows])]
+    lines = [header, *align_rows([columns, *rows])]
     for field, groups in results.get("breakdown", {}).items():
         ks = _k_values_of(results)
         group_rows = [[field, *(f"k={k}" for k in ks)]]
         for group, summary in groups.items():
             group_rows.append([group, *(_format_value(summary["pass_at_k"].get(str(k))) for k in ks)])
-        lines += ["", f"Pass@k by {field}:", *_align(group_rows)]
+        lines += ["", f"Pass@k by {field}:", *align_rows(group_rows)]
     return "\n".join(lines)
 
 
@@ -56,7 +57,36 @@ def format_comparison_table(named_results: Sequence[tuple[str, dict[str, Any]]],
         rows.append(row)
     confidence = named_results[0][1].get("metadata", {}).get("confidence", DEFAULT_CONFIDENCE)
     title = f"Pass@k, {confidence:.0%} bootstrap intervals over problems in brackets"
-    return "\n".join([title, *_align(rows)])
+    return "\n".join([title, *align_rows(rows)])
+
+
+def format_difference_table(document: dict[str, Any]) -> str:
+    """compare.py's differences: one block per method against the baseline, a row per k."""
+    metadata = document["metadata"]
+    baseline, methods = document["baseline"], metadata["methods"]
+    confidence = metadata["confidence"]
+    lines = [
+        f"Pass@k differences against {baseline}: {confidence:.0%} paired bootstrap intervals over "
+        f"{metadata['num_problems']} problems and the seeds, two-sided p-values"
+    ]
+    for name, by_k in document["differences"].items():
+        label = name.removesuffix(f" - {baseline}")
+        seeds = f"{methods[label]['num_seeds']} vs {methods[baseline]['num_seeds']} seeds"
+        rows = [["k", baseline, label, "difference", f"{confidence:.0%} interval", "p"]]
+        for k, entry in by_k.items():
+            low, high = entry["interval"]
+            rows.append(
+                [
+                    k,
+                    f"{methods[baseline]['pass_at_k'][k]:.4f}",
+                    f"{methods[label]['pass_at_k'][k]:.4f}",
+                    f"{entry['difference']:+.4f}",
+                    f"[{low:+.4f}, {high:+.4f}]",
+                    f"{entry['p_value']:.3g}",
+                ]
+            )
+        lines += ["", f"{name} ({seeds})", *align_rows(rows)]
+    return "\n".join(lines)
 
 
 def _k_values_of(results: dict[str, Any]) -> list[int]:
@@ -72,7 +102,7 @@ def _format_value(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def _align(rows: Sequence[Sequence[str]]) -> list[str]:
+def align_rows(rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):

@@ -22,7 +22,7 @@ from bad_input import assert_refused, write
 import generate_samples
 import main as train_main
 import monitor_training
-from evaluation import merge_samples, pass_at_k, plotting
+from evaluation import compare, merge_samples, pass_at_k, plotting
 from trainers import monitor_log
 
 INPUTS_PER_KIND = 6
@@ -71,7 +71,7 @@ def random_yaml(rng: random.Random) -> str:
 
 COMMANDS = [
     "pass_at_k.py", "plotting.py", "monitor_training.py", "main.py", "main.py --preference-data", "merge_samples.py",
-    "generate_samples.py",
+    "generate_samples.py", "compare.py", "plotting.py --differences",
 ]  # fmt: skip
 KINDS: dict[str, Callable[[random.Random], str | bytes]] = {
     "random bytes": random_bytes,
@@ -85,6 +85,8 @@ def entry_points(tmp: Path, file: Path) -> dict[str, tuple[Callable[[list[str]],
     return {
         "pass_at_k.py": (pass_at_k.main, ["--samples-path", str(file), "--output", str(tmp / "out.json")]),
         "plotting.py": (plotting.main, ["--results", str(file), "--output", str(tmp / "plot")]),
+        "plotting.py --differences": (plotting.main, ["--differences", str(file), "--output", str(tmp / "plot")]),
+        "compare.py": (compare.main, ["--samples-paths", str(file), str(file), "--labels", "A", "B"]),
         "monitor_training.py": (monitor_training.main, ["--checkpoint-dir", str(file), "--output", str(tmp / "mon")]),
         # A config that parses is still refused, for the model: the fuzz reaches every check of the file.
         "main.py": (train_main.main, ["--config", str(file), "--vlm-name", "./no-such-model", "--report-to", "none"]),

@@ -16,6 +16,7 @@ ALL_SCRIPTS = [
     "main.py",
     "generate_samples.py",
     "evaluation/pass_at_k.py",
+    "evaluation/compare.py",
     "evaluation/plotting.py",
     "monitor_training.py",
 ]

@@ -13,6 +13,7 @@ from trainers.generation_speed import enable_compiled_generation
 from trainers.geometry import BatchGeometry
 from trainers.input_grad_hooks import register_input_grad_hooks_once
 from trainers.setup import build_dpo_config, build_grpo_config, build_lora_config, common_trainer_kwargs
+from trainers.training_eval import attach_training_evaluation
 
 
 def objective_config(config: RunConfig, correctness_reward: str) -> ObjectiveConfig:
@@ -81,6 +82,7 @@ def build_trainer(
         )
         if config.compile_generation and not config.use_vllm:
             enable_compiled_generation(trainer)
+        attach_training_evaluation(trainer, config, task)
         return trainer
     except ValueError as error:  # TRL's and our own configuration checks
         raise UserError(str(error).splitlines()[0]) from error

@@ -105,6 +105,13 @@ class RunConfig:
     preference_data: str | None = None  # a samples file; None: draw --num-generations samples per problem first
     pairs_per_problem: int = 1
     chosen_from: str = "samples"
+    # Evaluation during training (RL modes; trainers/training_eval.py, trainers/policy_kl.py)
+    eval_steps: int | None = None  # Pass@k on held-out problems every this many steps; None: off
+    eval_num_samples: int = 8  # n completions per held-out problem
+    eval_subset_size: int = 64  # m held-out problems, a seeded subset
+    eval_dataset: str | None = None  # a dataset name or local copy; the training dataset's --eval-split when None
+    eval_split: str = "test"
+    log_kl: bool = False  # log the policy's KL to the start model at beta 0 (TRL logs its own above 0)
     config_file: str | None = None  # the YAML file the options came from, if any
 
     def __post_init__(self) -> None:
@@ -149,6 +156,9 @@ def check_ranges(config: RunConfig) -> None:
         "max_eval_samples": config.max_eval_samples,
         "pairs_per_problem": config.pairs_per_problem,
         "static_cache_tokens": config.static_cache_tokens,
+        "eval_steps": config.eval_steps,
+        "eval_num_samples": config.eval_num_samples,
+        "eval_subset_size": config.eval_subset_size,
     }
     for name, value in at_least_one.items():
         if value is not None and value < 1:
@@ -182,6 +192,7 @@ def check_ranges(config: RunConfig) -> None:
     if config.is_rl and config.num_generations < 2:
         raise UserError("--num-generations must be at least 2 for RL modes (GRPO needs a group)")
     _check_dpo(config)
+    _check_evaluation_during_training(config)
     if (config.rollout_prompts is None) != (config.update_prompts is None):
         raise UserError("--rollout-prompts and --update-prompts go together; give both or neither")
     if config.rollout_prompts is not None and config.rollout_prompts % config.update_prompts:
@@ -201,6 +212,21 @@ def _check_dpo(config: RunConfig) -> None:
         return
     if config.beta <= 0:
         raise UserError("--mode dpo needs --beta above 0: it is DPO's beta (0.1 is the usual value)")
+
+
+def _check_evaluation_during_training(config: RunConfig) -> None:
+    """Pass@k and KL during training are measured on the RL trainer's own rollouts and engine."""
+    if not config.is_rl:
+        for name, value in (("eval_steps", config.eval_steps), ("log_kl", config.log_kl)):
+            if value:
+                raise UserError(f"{_flag(name)} is for the RL modes ({', '.join(RL_MODES)}), not --mode {config.mode}")
+    if config.eval_dataset is not None and config.eval_steps is None:
+        raise UserError("--eval-dataset goes with --eval-steps N (how often to evaluate on it)")
+    if config.eval_steps is not None and config.dataset_path is not None and config.eval_dataset is None:
+        raise UserError(
+            "--eval-steps with --dataset-path needs --eval-dataset (a held-out local copy or dataset name): a local "
+            "copy is one split, so evaluating on it would evaluate on the training problems"
+        )
 
 
 def _flag(name: str) -> str:

@@ -239,7 +239,33 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     output.add_argument(
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
     )
+    _add_evaluation_during_training(parser)
     return finish_parser(parser, error_prefix=source)
+
+
+def _add_evaluation_during_training(parser: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
+    during = parser.add_argument_group(
+        "evaluation during training", "RL modes: Pass@k on held-out problems and the KL to the start model, logged"
+    )
+    during.add_argument(
+        "--eval-steps",
+        type=int,
+        default=d.eval_steps,
+        help="Pass@k on held-out problems every N steps (off when omitted)",
+    )
+    during.add_argument("--eval-num-samples", type=int, default=d.eval_num_samples, help="n samples per problem")
+    during.add_argument("--eval-subset-size", type=int, default=d.eval_subset_size, help="m held-out problems")
+    during.add_argument(
+        "--eval-dataset", default=d.eval_dataset, help="dataset name or local copy (default: the training dataset)"
+    )
+    during.add_argument("--eval-split", default=d.eval_split, help="split of the held-out problems")
+    during.add_argument(
+        "--log-kl",
+        action="store_true",
+        default=d.log_kl,
+        help="log the KL of the policy to the start model at beta 0 (full fine-tuning: a second copy of the weights)",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

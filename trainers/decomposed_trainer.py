@@ -32,6 +32,7 @@ from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_b
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
 from trainers.objectives import coin_flip_rewards, decomposed_advantages, sample_correctness, shuffled_rows
+from trainers.policy_kl import PolicyKLLogging
 from trainers.rollout import (
     MODEL_INPUT_KEYS,
     SkipsIdleUpdates,
@@ -81,7 +82,7 @@ class ObjectiveConfig:
             raise ValueError(f"mode must be one of {', '.join(RL_MODES)}, got {self.mode!r}")
 
 
-class DecomposedGRPOTrainer(GRPOTrainer):
+class DecomposedGRPOTrainer(PolicyKLLogging, GRPOTrainer):
     """GRPOTrainer whose advantages follow ``objective.mode``; see the module docstring."""
 
     def __init__(self, *args: Any, objective: ObjectiveConfig, **kwargs: Any) -> None:

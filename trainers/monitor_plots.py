@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ SINGLE_PLOTS = (
     SinglePlot("gradient_norm.png", "grad_norm", "Gradient norm", "gradient norm (before clipping)"),
     SinglePlot("entropy.png", "entropy", "Token entropy of the completions", "entropy (nats)"),
 )
+# Plots of what a run logs only when asked to (--log-kl or --beta above 0, --eval-steps): no note when absent.
+KL_PLOT = SinglePlot("kl.png", "kl", "KL to the start model (per token)", "KL (nats per token)")
+EVAL_PASS_AT_K = re.compile(r"^eval/pass@(\d+)$")  # trainers/training_eval.py, --eval-steps
 
 
 def plot_metric(runs: Mapping[str, Sequence[Mapping[str, Any]]], plot: SinglePlot) -> Figure | None:
@@ -122,6 +126,36 @@ def plot_objective(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure | 
         _finish(ax, title, ylabel, legend=shared or not single)
         if ylabel == "fraction":
             ax.set_ylim(-0.03, 1.03)
+    return figure
+
+
+def plot_eval_pass_at_k(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure | None:
+    """Held-out Pass@k over the training steps: one run, a line per k in one panel; several, a panel per k."""
+    found = {
+        int(match.group(1))
+        for history in runs.values()
+        for entry in history
+        for key in entry
+        if (match := EVAL_PASS_AT_K.match(key))
+    }
+    if not found:
+        return None
+    ks = sorted(found)
+    single = len(runs) == 1
+    panels = [ks] if single else [[k] for k in ks]
+    figure, axes = _new_figure(len(panels))
+    styles = assign_styles(list(runs))
+    for ax, panel_ks in zip(axes, panels, strict=True):
+        for label, history in runs.items():
+            for index, k in enumerate(panel_ks):
+                steps, values = metric_series(history, f"eval/pass@{k}")
+                if single:
+                    _line(ax, steps, values, f"pass@{k}", f"C{index % 10}", True, index)
+                else:
+                    _line(ax, steps, values, label, styles[label].colour, show_label=True)
+        title = "Held-out Pass@k (unbiased estimator)" if single else f"Held-out Pass@{panel_ks[0]}"
+        _finish(ax, title, "Pass@k", legend=True)
+        ax.set_ylim(-0.03, 1.03)
     return figure
 
 
@@ -203,6 +237,8 @@ def draw_plots(
             "no 'objective/*' metrics were logged (an SFT run, or a run without our trainer)",
         )
     )
+    optional = [(KL_PLOT.file_name, plot_metric(runs, KL_PLOT)), ("eval_pass_at_k.png", plot_eval_pass_at_k(runs))]
+    candidates += [(file_name, figure, "") for file_name, figure in optional if figure is not None]
     figures, notes = {}, []
     for file_name, figure, why_missing in candidates:
         if figure is None:

@@ -43,6 +43,13 @@ SAFE_TO_CHANGE = (
     "static_cache",  # how generation is computed, not what is trained
     "compile_generation",
     "static_cache_tokens",
+    # What is measured during training, not what is trained (the evaluation keeps the training's random state)
+    "eval_steps",
+    "eval_num_samples",
+    "eval_subset_size",
+    "eval_dataset",
+    "eval_split",
+    "log_kl",
 )
 
 
