@@ -189,6 +189,7 @@ def sample_pending(
         with full_model_source(args.checkpoint_path) as full_model:
             if full_model.adapter_base:
                 print(f"Merged the LoRA adapter {settings.checkpoint} into {full_model.adapter_base} for vLLM")
+                print(f"Merged model in {full_model.source} (removed when sampling ends)")
             print("Sampling with vLLM: one request of n samples per problem")
             pending = [index for index in owned if index not in done]
             llm = load_llm(full_model.source, settings.seed, device.type == "cuda")
