@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=("auto", "transformers", "vllm"),
         default="auto",
-        help="auto: vLLM when installed with a GPU and a full model, else transformers; vllm: also on the CPU",
+        help="auto: vLLM when installed with a GPU, else transformers; vllm: also on the CPU (adapters merged first)",
     )
     parser.add_argument("--num-shards", type=int, default=1, help="split the problems into this many shards")
     parser.add_argument(
@@ -180,16 +180,20 @@ def sample_pending(
 
     from evaluation.sampling import sample_problems
     from evaluation.vllm_sampling import load_llm, sample_problems_vllm
-    from rlvr.models.checkpoints import load_checkpoint
-    from rlvr.models.registry import load_processor, resolve_model
+    from rlvr.models.checkpoints import full_model_source, load_checkpoint
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if with_vllm:
-        print("Sampling with vLLM: one request of n samples per problem")
-        resolved = resolve_model(args.checkpoint_path)
-        pending = [index for index in owned if index not in done]
-        llm, processor = load_llm(resolved.source, settings.seed, device.type == "cuda"), load_processor(resolved)
-        sample_problems_vllm(llm, processor, task, dataset, pending, settings, progress, done)
+        # vLLM loads a full model from files: an adapter is merged into a temporary model folder for as long as
+        # the engine runs. The settings keep naming the adapter folder (settings.checkpoint), never that folder.
+        with full_model_source(args.checkpoint_path) as full_model:
+            if full_model.adapter_base:
+                print(f"Merged the LoRA adapter {settings.checkpoint} into {full_model.adapter_base} for vLLM")
+                print(f"Merged model in {full_model.source} (removed when sampling ends)")
+            print("Sampling with vLLM: one request of n samples per problem")
+            pending = [index for index in owned if index not in done]
+            llm = load_llm(full_model.source, settings.seed, device.type == "cuda")
+            sample_problems_vllm(llm, full_model.processor, task, dataset, pending, settings, progress, done)
         return
     checkpoint = load_checkpoint(args.checkpoint_path, device)
     if checkpoint.adapter_base:
@@ -257,10 +261,9 @@ def sample_and_write(
         import torch
 
         from evaluation.vllm_sampling import uses_vllm
-        from rlvr.models.registry import resolve_model
 
-        # An engine that cannot run this checkpoint stops before the progress file is started.
-        with_vllm = uses_vllm(args.engine, resolve_model(args.checkpoint_path).source, torch.cuda.is_available())
+        # An engine that cannot run stops before the progress file is started.
+        with_vllm = uses_vllm(args.engine, torch.cuda.is_available())
         with ProgressWriter(progress_path, settings, saved) as progress:
             try:
                 sample_pending(args, task, dataset, owned, settings, progress, done, with_vllm)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from evaluation.progress import ProgressWriter, SamplingSettings
@@ -24,32 +23,22 @@ from rlvr.tasks.base import Task
 PROBLEMS_PER_REQUEST_BATCH = 64
 
 
-def vllm_usable(checkpoint_source: str, has_gpu: bool) -> bool:
-    """vLLM importable, a GPU, and a full model folder or hub id (a LoRA adapter folder takes the transformers
-    path, which merges the adapter into its base)."""
-    if not has_gpu or importlib.util.find_spec("vllm") is None:
-        return False
-    return not _is_adapter_folder(checkpoint_source)
+def vllm_usable(has_gpu: bool) -> bool:
+    """vLLM importable and a GPU. A LoRA adapter folder is sampled through vLLM too: merged into its base first
+    (rlvr/models/checkpoints.py full_model_source)."""
+    return has_gpu and importlib.util.find_spec("vllm") is not None
 
 
-def uses_vllm(engine: str, checkpoint_source: str, has_gpu: bool) -> bool:
+def uses_vllm(engine: str, has_gpu: bool) -> bool:
     """Whether to sample through vLLM: ``auto`` takes it where usable (above); ``vllm`` takes it on any device and
-    stops with one line where it cannot."""
+    stops with one line where vLLM is not installed."""
     if engine == "transformers":
         return False
     if engine == "auto":
-        return vllm_usable(checkpoint_source, has_gpu)
+        return vllm_usable(has_gpu)
     if importlib.util.find_spec("vllm") is None:
         raise UserError("--engine vllm: vLLM is not installed in this environment (`make vllm-env` builds one)")
-    if _is_adapter_folder(checkpoint_source):
-        raise UserError(
-            f"--engine vllm: {checkpoint_source} is a LoRA adapter folder; merge it first or use --engine transformers"
-        )
     return True
-
-
-def _is_adapter_folder(checkpoint_source: str) -> bool:
-    return (Path(checkpoint_source) / "adapter_config.json").is_file()
 
 
 def load_llm(checkpoint_source: str, seed: int, has_gpu: bool):

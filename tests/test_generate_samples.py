@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lora_adapter import random_lora_adapter
 
 import generate_samples
 from evaluation.counts_file import load_counts
@@ -345,15 +346,10 @@ def test_bad_input_exits_2_with_one_line(flags, message, tmp_path):
 
 
 def test_a_lora_adapter_folder_is_merged_into_its_base(tiny_vl_path, tmp_path, capsys):
-    from peft import LoraConfig, PeftModel, get_peft_model
+    from peft import PeftModel
 
     base = resolve_model("tiny")
-    adapted = get_peft_model(load_model(base, torch.float32), LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
-    # LoRA starts with B = 0, a no-op; random B makes the merged weights differ from the base's.
-    torch.manual_seed(0)
-    for name, parameter in adapted.named_parameters():
-        if "lora_B" in name:
-            torch.nn.init.normal_(parameter, std=0.5)
+    adapted = random_lora_adapter("tiny", ["q_proj", "v_proj"])
     adapter_folder = tmp_path / "adapter"
     adapted.save_pretrained(adapter_folder)
     assert json.loads((adapter_folder / "adapter_config.json").read_text())["base_model_name_or_path"] == str(

@@ -1,8 +1,13 @@
 """Loading a trained checkpoint for generation: a full model (folder, hub id, short name) or a LoRA adapter folder
-merged into its base model, with the right processor."""
+merged into its base model, with the right processor; and the same merge written out as a full model folder for an
+engine that loads weights from files (vLLM)."""
 
 from __future__ import annotations
 
+import gc
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,34 @@ def load_checkpoint(checkpoint: str, device: torch.device) -> LoadedCheckpoint:
     model.to(device)
     model.eval()
     return LoadedCheckpoint(model, processor, adapter_base)
+
+
+@dataclass(frozen=True)
+class FullModelSource:
+    source: str  # a model folder or hub id that loads without PEFT
+    processor: Any
+    adapter_base: str | None  # as in LoadedCheckpoint
+
+
+@contextmanager
+def full_model_source(checkpoint: str) -> Iterator[FullModelSource]:
+    """The checkpoint as a full model to load from files, with its processor: a full model as it is; a LoRA adapter
+    folder merged into its base by load_checkpoint (the weights the transformers path samples with), saved with its
+    processor into a temporary folder (under $TMPDIR) that is removed when the block ends, also on an error or an
+    interrupt."""
+    resolved = resolve_model(checkpoint)
+    if not (Path(resolved.source) / "adapter_config.json").is_file():
+        yield FullModelSource(resolved.source, _load_or_explain(load_processor, resolved, "processor"), None)
+        return
+    with tempfile.TemporaryDirectory(prefix="rlvr-merged-") as folder:
+        loaded = load_checkpoint(checkpoint, torch.device("cpu"))
+        loaded.model.save_pretrained(folder)
+        loaded.processor.save_pretrained(folder)
+        processor, adapter_base = loaded.processor, loaded.adapter_base
+        # The merged model's memory goes back before the engine loads its own copy from the folder.
+        del loaded
+        gc.collect()
+        yield FullModelSource(folder, processor, adapter_base)
 
 
 def _like(source: ResolvedModel, base: ResolvedModel) -> ResolvedModel:
