@@ -104,7 +104,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
     if task.is_multimodal and not model_source.is_vision_language:  # a hub id is known only now
         raise UserError(f"--vlm-name {config.model} is a text-only model, but the {task.name} task shows images")
     processor = load_processor(model_source)
-    model = load_model(model_source)
+    model = load_model(model_source, config.dtype, config.attn_implementation)
 
     if config.mode == "eval":
         settings = GreedySettings(

@@ -56,9 +56,11 @@ def build_trainer(
         if config.mode == "sft":
             from trl import SFTConfig, SFTTrainer
 
-            sft_config = SFTConfig(
-                **common_trainer_kwargs(config, run_name, report_to), max_length=None if task.is_multimodal else 2048
-            )
+            fields = {
+                **common_trainer_kwargs(config, run_name, report_to),
+                "max_length": None if task.is_multimodal else 2048,
+            }
+            sft_config = SFTConfig(**{**fields, **config.trl_args})
             return SFTTrainer(
                 model=model,
                 args=sft_config,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rlvr.errors import UserError
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
 from rlvr.tasks import TASK_MODULES, get_task
+from trainers.trl_names import refuse_for_mode
 
 # ppo is accepted by the parser only to answer with PPO_MESSAGE: a choice error would not say what to use instead.
 MODES = (*RL_MODES, "dpo", "sft", "eval", "ppo")
@@ -29,6 +30,7 @@ REPORT_TO_CHOICES = ("wandb", "tensorboard", "none")
 VLLM_MODES = ("colocate", "server")
 # --mode dpo: where a pair's chosen completion comes from (trainers/preference_pairs.py)
 CHOSEN_FROM_CHOICES = ("samples", "reference", "both")
+DTYPE_CHOICES = ("bfloat16", "float16", "float32", "auto")
 MAX_SEED = 2**32 - 1  # numpy's seeds, which transformers' set_seed passes the run's seed to
 
 
@@ -105,6 +107,12 @@ class RunConfig:
     pairs_per_problem: int = 1
     chosen_from: str = "samples"
     config_file: str | None = None  # the YAML file the options came from, if any
+    # Model loading (TRL's ModelConfig names): the weights' dtype (bf16 on GPUs that have it when None) and attention
+    dtype: str | None = None
+    attn_implementation: str | None = None
+    # Every other field of the mode's TRL config the user set, under TRL's name, forwarded unchanged
+    # (trainers/trl_fields.py); e.g. {"epsilon_high": 0.28}
+    trl_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_ranges(self)
@@ -180,6 +188,9 @@ def check_ranges(config: RunConfig) -> None:
     if config.is_rl and config.num_generations < 2:
         raise UserError("--num-generations must be at least 2 for RL modes (GRPO needs a group)")
     _check_dpo(config)
+    refusal = refuse_for_mode(config.mode, config.loss_type, config.trl_args)
+    if refusal:
+        raise UserError(refusal)
     if (config.rollout_prompts is None) != (config.update_prompts is None):
         raise UserError("--rollout-prompts and --update-prompts go together; give both or neither")
     if config.rollout_prompts is not None and config.rollout_prompts % config.update_prompts:

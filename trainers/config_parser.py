@@ -1,16 +1,14 @@
 """Parsing main.py's options: argparse for the command line, and a ``--config FILE`` YAML turned into the same
-flags, so its values meet the same type, choice and range checks (the command line wins where both set an
-option). The result is a resolved ``RunConfig`` (trainers/config.py).
+flags (trainers/config_file.py), so its values meet the same type, choice and range checks (the command line wins
+where both set an option). Our options also answer to TRL's names for them (``--model_name_or_path``,
+``--num_train_epochs``, ...); every other GRPOConfig / TrainingArguments field is TRL's own
+(trainers/trl_fields.py). The result is a resolved ``RunConfig`` (trainers/config.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError
@@ -19,6 +17,7 @@ from trainers.config import (
     CHOSEN_FROM_CHOICES,
     DEFAULT_LOGGING_STEPS,
     DEFAULTS,
+    DTYPE_CHOICES,
     MODES,
     REPORT_TO_CHOICES,
     TASKS,
@@ -26,12 +25,23 @@ from trainers.config import (
     RunConfig,
     resolve,
 )
+from trainers.config_file import yaml_as_flags
+from trainers.trl_names import TRL_ALIASES
+
+TRL_FIELDS_EPILOG = (
+    "Every other field of TRL's GRPOConfig (DPOConfig, SFTConfig for those modes) and of transformers' "
+    "TrainingArguments is taken under TRL's name, with underscores or dashes (--epsilon_high 0.28, "
+    "--mask-truncated-completions true, --generation_kwargs '{\"top_k\": 20}'), on the command line or as a YAML "
+    "key, and passed to TRL unchanged with TRL's default when not given; docs/coming-from-trl.md lists our options' "
+    "TRL names."
+)
 
 
 def build_parser(source: str = "") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Train or evaluate a (vision-)language model with GRPO, PSR, NSR, W-REINFORCE, DPO or SFT.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=TRL_FIELDS_EPILOG,
     )
     d = DEFAULTS
     parser.add_argument("--config", help="YAML file of these options (dashes or underscores); the command line wins")
@@ -203,6 +213,17 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     optim.add_argument("--lora-rank", type=int, default=d.lora_rank)
     optim.add_argument("--lora-alpha", type=int, default=d.lora_alpha)
     optim.add_argument("--lora-dropout", type=float, default=d.lora_dropout)
+    optim.add_argument(
+        "--dtype",
+        "--torch-dtype",
+        dest="dtype",
+        choices=DTYPE_CHOICES,
+        default=d.dtype,
+        help="dtype of the loaded weights; bfloat16 on GPUs that have it, else float16, float32 on CPU, when omitted",
+    )
+    optim.add_argument(
+        "--attn-implementation", default=d.attn_implementation, help="e.g. sdpa, eager, flash_attention_2"
+    )
 
     output = parser.add_argument_group("output")
     output.add_argument(
@@ -231,7 +252,18 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     output.add_argument(
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
     )
+    _add_trl_aliases(parser)
     return finish_parser(parser, error_prefix=source)
+
+
+def _add_trl_aliases(parser: argparse.ArgumentParser) -> None:
+    """Our options under TRL's names for them too (listed in --help), spelt with underscores or dashes."""
+    actions = {action.dest: action for action in parser._actions if action.option_strings}
+    for dest, names in TRL_ALIASES.items():
+        for name in names:
+            actions[dest].option_strings.append("--" + name)
+            for flag in ("--" + name, "--" + name.replace("_", "-")):
+                parser._option_string_actions[flag] = actions[dest]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -239,25 +271,50 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
 
 
 def parse_run_config(argv: list[str] | None = None) -> RunConfig:
-    """The run's configuration from ``argv`` (and the YAML file it names), checked and resolved."""
+    """The run's configuration from ``argv`` (and the YAML file it names), checked and resolved.
+
+    Words and YAML keys that are none of our options are TRL fields (trainers/trl_fields.py), parsed only then."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     config_path = parser.parse_known_args(argv)[0].config
-    yaml_flags = _yaml_as_flags(parser, config_path) if config_path else []
+    yaml_flags, yaml_trl = yaml_as_flags(parser, config_path) if config_path else ([], {})
     if yaml_flags:
         # The file's values alone first, so an error in them names the file.
         build_parser(source=f"config file {config_path}: ").parse_args(yaml_flags)
-    values = vars(parser.parse_args(yaml_flags + argv))
+    namespace, leftover = parser.parse_known_args(yaml_flags + argv)
+    values = vars(namespace)
     values.pop("config")
     for name in ("reward_funcs", "reward_weights"):
         if values[name] is not None:
             values[name] = tuple(values[name])
+    values.update(_trl_fields(values["mode"], config_path, yaml_trl, leftover))
     try:
         config = RunConfig(**values, config_file=config_path)
     except UserError as error:
         message = f"config file {config_path}: {error}" if _from_file(error, yaml_flags, argv) else str(error)
         raise UserError(message) from None
     return resolve(config)
+
+
+def _trl_fields(mode: str, config_path: str | None, yaml_trl: dict, leftover: list[str]) -> dict:
+    """``trl_args`` and the options TRL's names translate to, from the file's other keys and then the command
+    line's other words (the command line wins). TRL is imported only when there are some."""
+    if leftover and not leftover[0].startswith("--"):
+        raise UserError(f"unrecognized arguments: {' '.join(leftover)}")
+    if not (yaml_trl or leftover):
+        return {}
+    from trainers.trl_fields import parse_trl_fields, trl_field_names, yaml_values_as_flags
+
+    where = f"config file {config_path}"
+    known = trl_field_names(mode)
+    for key in yaml_trl:
+        if str(key).lstrip("-").replace("-", "_") not in known:
+            raise UserError(
+                f"{where}: unknown option {key!r} (neither main.py's nor a field of TRL's for --mode {mode})"
+            )
+    trl_args, ours = parse_trl_fields(mode, yaml_values_as_flags(yaml_trl, where), error_prefix=f"{where}: ")
+    typed_args, typed_ours = parse_trl_fields(mode, leftover)
+    return {**ours, **typed_ours, "trl_args": {**trl_args, **typed_args}}
 
 
 def _from_file(error: UserError, yaml_flags: list[str], argv: list[str]) -> bool:
@@ -268,61 +325,3 @@ def _from_file(error: UserError, yaml_flags: list[str], argv: list[str]) -> bool
         return any(item == flag or item.startswith(flag + "=") for item in flags)
 
     return sets(yaml_flags) and not sets(argv)
-
-
-def _yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> list[str]:
-    """The YAML mapping as command-line flags, so its values meet the very checks typed flags meet."""
-    config_path = Path(path)
-    if config_path.is_dir():
-        raise UserError(f"config file {path} is a folder, not a YAML file")
-    if not config_path.is_file():
-        raise UserError(f"config file {path} does not exist")
-    try:
-        values = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"config file {path} is not valid YAML: {first_line}") from None
-    if not isinstance(values, dict):
-        raise UserError(f"config file {path} must hold a mapping of option names to values")
-    actions = {action.dest: action for action in parser._actions if action.option_strings}
-    flags: list[str] = []
-    for key, value in values.items():
-        dest = str(key).lstrip("-").replace("-", "_")
-        dest = "model" if dest == "vlm_name" else dest
-        action = actions.get(dest)
-        if action is None or dest in ("config", "help"):
-            raise UserError(f"config file {path}: unknown option {key!r}")
-        flags += _flags_for(action, value, f"config file {path}: {key}")
-    return flags
-
-
-def _flags_for(action: argparse.Action, value: Any, where: str) -> list[str]:
-    flag = action.option_strings[0]
-    if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
-        if not isinstance(value, bool):
-            raise UserError(f"{where} must be true or false, got {value!r}")
-        if isinstance(action, argparse._StoreTrueAction):
-            return [flag] if value else []
-        return [flag if value else "--no-" + flag.removeprefix("--")]
-    if value is None:
-        return []
-    if action.nargs == "+":
-        items = value if isinstance(value, list) else [value]
-        if not items or any(isinstance(item, list | dict) or item is None for item in items):
-            raise UserError(f"{where} must be a value or a list of values, got {value!r}")
-        for item in items:
-            # argparse would read an item such as "--no-resume" as a flag of its own, not as a value.
-            if isinstance(item, str) and item.startswith("-") and not _is_number(item):
-                raise UserError(f"{where}: the item {item!r} starts with '-', which would make it a flag; remove it")
-        return [flag, *map(str, items)]
-    if isinstance(value, list | dict):
-        raise UserError(f"{where} takes one value, got {type(value).__name__} {value!r}"[:200])
-    return [f"{flag}={value}"]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -44,10 +44,8 @@ from trainers.rollout import (
     take_rows,
     updates_for,
 )
+from trainers.trl_names import TOKEN_MEAN_LOSS_TYPES
 from trainers.vllm_cpu_sync import sync_weights_by_reload, vllm_runs_on_cpu
-
-# Loss types whose normaliser is a token count over the loss mask, so that dropped samples leave the denominator.
-TOKEN_MEAN_LOSS_TYPES = ("dapo", "bnpo")
 
 # The private TRL methods this trainer overrides or relies on; tests check the installed TRL still has them.
 TRL_METHODS_WE_OVERRIDE = (

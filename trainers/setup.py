@@ -104,13 +104,13 @@ def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]
 
 
 def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str, report_to: list[str]):
+    """TRL's GRPOConfig from our options, then every TRL field the user set under TRL's name (``trl_args``)."""
     from trl import GRPOConfig
 
-    trainer_kwargs = common_trainer_kwargs(config, run_name, report_to)
-    trainer_kwargs["per_device_train_batch_size"] = geometry.per_device_batch
-    trainer_kwargs["gradient_accumulation_steps"] = geometry.accumulation_steps
-    return GRPOConfig(
-        **trainer_kwargs,
+    fields = common_trainer_kwargs(config, run_name, report_to)
+    fields.update(
+        per_device_train_batch_size=geometry.per_device_batch,
+        gradient_accumulation_steps=geometry.accumulation_steps,
         num_generations=config.num_generations,
         max_completion_length=config.max_completion_length,
         temperature=config.temperature,
@@ -129,6 +129,7 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         log_completions=False,
         **grpo_generation_fields(config),
     )
+    return GRPOConfig(**{**fields, **config.trl_args})
 
 
 def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):
@@ -140,7 +141,8 @@ def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):
     """
     from trl import DPOConfig
 
-    return DPOConfig(**common_trainer_kwargs(config, run_name, report_to), beta=config.beta, max_length=None)
+    fields = {**common_trainer_kwargs(config, run_name, report_to), "beta": config.beta, "max_length": None}
+    return DPOConfig(**{**fields, **config.trl_args})
 
 
 def build_lora_config(config: RunConfig):
