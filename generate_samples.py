@@ -48,12 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="model folder, LoRA adapter folder (loaded onto its base), hub id, short name, tiny or tiny-text",
     )
     parser.add_argument("--task", default="chart", help="task")
-    parser.add_argument("--dataset-name", default=None, help="the task's embedded dataset when omitted")
+    parser.add_argument("--dataset-name", default=None, help="(default: the task's embedded dataset)")
     parser.add_argument("--dataset-path", default=None, help="local copy of the dataset")
     parser.add_argument("--split", default="test", help="dataset split")
-    parser.add_argument("--prompt-style", default=None, help="the task's first prompt style when omitted")
+    parser.add_argument("--prompt-style", default=None, help="(default: the task's first prompt style)")
     parser.add_argument("--num-samples", type=int, default=256, help="samples per problem, n")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    parser.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (the paper's Pass@k)")
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold")
     parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most")
     parser.add_argument(

@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="method name, samples file or results file to compare against (differences in the table)",
     )
     parser.add_argument(
-        "--k-values", nargs="+", type=int, help="k values to report (default 1 2 4 ... 256, those <= n)"
+        "--k-values", nargs="+", type=int, help="k values to report (default: 1 2 4 ... 256, those <= n)"
     )
     parser.add_argument(
         "--allow-ragged", action="store_true", help="allow problems with different n; each k uses problems with n >= k"

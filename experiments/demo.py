@@ -39,7 +39,7 @@ RL_FLAGS = [
 ]  # fmt: skip
 SAMPLE_FLAGS = [
     "--split", "test", "--prompt-style", "direct", "--max-problems", "32", "--num-samples", "16",
-    "--max-new-tokens", "12", "--batch-size", "16",
+    "--max-new-tokens", "12", "--batch-size", "16", "--temperature", "1.0",
 ]  # fmt: skip
 
 

@@ -15,13 +15,23 @@ from typing import NoReturn
 from rlvr.errors import UserError
 
 
+class DefaultOnceFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's "(default: ...)" after each option's help, unless the help already says its default in words
+    ("(default: the task's embedded dataset)"): each default is printed once."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and "(default: " in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def show_every_default(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Give each option without help text one that shows its default.
 
     argparse's ArgumentDefaultsHelpFormatter adds "(default: ...)" only to options that have help text, so options
     left without one would hide their default; this fills them in. Returns the parser for chaining.
     """
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    parser.formatter_class = DefaultOnceFormatter
     for action in parser._actions:
         if action.option_strings and action.default is not argparse.SUPPRESS and not action.help:
             action.help = "(default: %(default)s)"  # a blank help text would be dropped, default and all

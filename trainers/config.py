@@ -240,7 +240,7 @@ def resolve(config: RunConfig) -> RunConfig:
     )
     if resolved.output_dir is None:
         name = f"{resolved.model_tag}-{resolved.task}-{dataset_name}-{resolved.mode}-{resolved.seed}"
-        resolved = dataclasses.replace(resolved, output_dir=f"grpo-start-ckpts/{name}")
+        resolved = dataclasses.replace(resolved, output_dir=f"runs/{name}")
     return resolved
 
 

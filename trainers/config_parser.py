@@ -55,13 +55,15 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.model,
         help="short name, tiny, tiny-text, a hub id or a folder",
     )
-    run.add_argument("--dataset-name", default=d.dataset_name, help="dataset name; the task's embedded one if omitted")
+    run.add_argument("--dataset-name", default=d.dataset_name, help="dataset name (default: the task's embedded one)")
     run.add_argument(
         "--dataset-path", default=d.dataset_path, help="local copy: save_to_disk folder, parquet, json(l)"
     )
-    run.add_argument("--split", default=d.split, help="dataset split; train, or test for --mode eval, when omitted")
+    run.add_argument("--split", default=d.split, help="dataset split (default: train; test for --mode eval)")
     run.add_argument(
-        "--prompt-style", default=d.prompt_style, help="prompt template (chart: structured, think, direct)"
+        "--prompt-style",
+        default=d.prompt_style,
+        help="prompt template, e.g. chart: structured, think, direct (default: the task's first)",
     )
     run.add_argument("--seed", type=int, default=d.seed)
     run.add_argument("--subset-size", type=int, default=d.subset_size, help="seeded random subset of this many rows")
@@ -168,7 +170,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         "--batch-size",
         type=int,
         default=d.batch_size,
-        help="completions per device per micro-step; when omitted, from GPU memory with --update-prompts, else 2",
+        help="completions per device per micro-step (default: from GPU memory with --update-prompts, else 2)",
     )
     geometry.add_argument("--gradient-accumulation-steps", type=int, default=d.gradient_accumulation_steps)
     geometry.add_argument("--steps-per-generation", type=int, default=d.steps_per_generation)
@@ -219,7 +221,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         dest="dtype",
         choices=DTYPE_CHOICES,
         default=d.dtype,
-        help="dtype of the loaded weights; bfloat16 on GPUs that have it, else float16, float32 on CPU, when omitted",
+        help="dtype of the loaded weights (default: bfloat16 on GPUs that have it, else float16; float32 on CPU)",
     )
     optim.add_argument(
         "--attn-implementation", default=d.attn_implementation, help="e.g. sdpa, eager, flash_attention_2"
@@ -231,7 +233,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         "--output-dir",
         dest="output_dir",
         default=d.output_dir,
-        help="grpo-start-ckpts/{model}-{task}-{dataset}-{mode}-{seed} when omitted",
+        help="(default: runs/{model}-{task}-{dataset}-{mode}-{seed})",
     )
     output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default=d.report_to)
     output.add_argument("--save-steps", type=int, default=d.save_steps)
@@ -240,7 +242,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         "--logging-steps",
         type=int,
         default=d.logging_steps,
-        help=f"log every this many steps; {DEFAULT_LOGGING_STEPS}, or max-steps / 5 for shorter runs, when omitted",
+        help=f"log every this many steps (default: {DEFAULT_LOGGING_STEPS}, or max-steps / 5 for shorter runs)",
     )
     output.add_argument("--no-resume", action="store_true", default=d.no_resume, help="start over instead of resuming")
     output.add_argument(
