@@ -82,7 +82,13 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
     # Build rewards (before the model, so a reward that cannot run stops the job in seconds)
     from rlvr.tasks.base import select_rewards
 
-    rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=config.mode != "sft")
+    rewards = select_rewards(
+        task,
+        config.reward_funcs,
+        config.reward_weights,
+        needs_correctness=config.mode != "sft",
+        correctness=config.correctness_reward,
+    )
     if config.is_rl or (config.mode == "dpo" and not config.preference_data):
         task.startup_check(rewards.names)
 

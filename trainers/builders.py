@@ -77,7 +77,7 @@ def build_trainer(
             train_dataset=add_prompts(task, dataset, config.prompt_style),
             processing_class=processor,
             peft_config=peft_config,
-            objective=objective_config(config, task.correctness_reward),
+            objective=objective_config(config, rewards.correctness_reward),
         )
         if config.compile_generation and not config.use_vllm:
             enable_compiled_generation(trainer)

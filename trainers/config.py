@@ -55,6 +55,7 @@ class RunConfig:
     split_on: str = "accuracy"
     reward_funcs: tuple[str, ...] | None = None
     reward_weights: tuple[float, ...] | None = None
+    correctness_reward: str | None = None  # the task's accuracy reward when None
     beta: float = 0.0  # the KL coefficient of RL modes; DPO's beta for --mode dpo (must then be above 0)
     entropy_coef: float = 0.0
     shuffle_rewards: bool = False  # control runs: rewards permuted within each rollout
@@ -204,6 +205,8 @@ def _check_dpo(config: RunConfig) -> None:
     """DPO's options belong to --mode dpo, and DPO's beta of 0 would leave its loss flat (log 2, no gradient)."""
     if config.chosen_from not in CHOSEN_FROM_CHOICES:
         raise UserError(f"--chosen-from must be one of {', '.join(CHOSEN_FROM_CHOICES)}, got {config.chosen_from!r}")
+    if config.correctness_reward is not None and not config.is_rl:
+        raise UserError(f"--correctness-reward is for the RL modes, not --mode {config.mode}")
     if config.mode != "dpo":
         if config.preference_data is not None:
             raise UserError(f"--preference-data is for --mode dpo, not --mode {config.mode}")

@@ -90,7 +90,19 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.split_on,
         help="correctness from the verifiable reward, or from the weighted total reward",
     )
-    objective.add_argument("--reward-funcs", nargs="+", default=d.reward_funcs, help="subset of the task's rewards")
+    objective.add_argument(
+        "--reward-funcs",
+        nargs="+",
+        default=d.reward_funcs,
+        help="the task's rewards by name, or your own: package.module.function or path/to/file.py:function "
+        "(default: all of the task's)",
+    )
+    objective.add_argument(
+        "--correctness-reward",
+        default=d.correctness_reward,
+        help="the reward that decides whether a sample is correct: a name, or your own as in --reward-funcs "
+        "(default: the task's accuracy reward)",
+    )
     objective.add_argument("--reward-weights", nargs="+", type=float, default=d.reward_weights)
     objective.add_argument(
         "--beta",

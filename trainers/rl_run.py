@@ -27,7 +27,9 @@ def build_rl_trainer(config: RunConfig, model, processor):
         subset_size=config.subset_size,
         seed=config.seed,
     )
-    rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=True)
+    rewards = select_rewards(
+        task, config.reward_funcs, config.reward_weights, needs_correctness=True, correctness=config.correctness_reward
+    )
     task.startup_check(rewards.names)
     config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes())
