@@ -11,7 +11,8 @@ from trainers.config import RunConfig
 from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
 from trainers.generation_speed import enable_compiled_generation
 from trainers.geometry import BatchGeometry
-from trainers.setup import build_dpo_config, build_grpo_config, build_lora_config, common_trainer_kwargs
+from trainers.lora import build_lora_config, freeze_vision_tower
+from trainers.setup import build_dpo_config, build_grpo_config, common_trainer_kwargs
 
 
 def objective_config(config: RunConfig, correctness_reward: str) -> ObjectiveConfig:
@@ -42,6 +43,8 @@ def build_trainer(
     """SFTTrainer for ``--mode sft``, DPOTrainer for ``--mode dpo``, DecomposedGRPOTrainer for the RL modes; TRL's
     own checks as one line. For dpo, ``dataset`` holds the preference rows (trainers/preference_pairs.py)."""
     peft_config = build_lora_config(config)
+    if config.freeze_vision_tower and not freeze_vision_tower(model):
+        raise UserError(f"--freeze-vision-tower: {config.model} has no vision tower (no model.visual weights)")
     try:
         if config.mode == "dpo":
             from trl import DPOTrainer

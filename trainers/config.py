@@ -94,6 +94,9 @@ class RunConfig:
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
+    lora_target_modules: tuple[str, ...] | None = None  # the language model's projections when None (trainers/lora.py)
+    lora_modules_to_save: tuple[str, ...] | None = None  # trained in full beside the adapter, e.g. lm_head
+    freeze_vision_tower: bool = False
     # Output
     output_dir: str | None = None
     report_to: str = "wandb"
@@ -189,9 +192,7 @@ def check_ranges(config: RunConfig) -> None:
     if config.is_rl and config.num_generations < 2:
         raise UserError("--num-generations must be at least 2 for RL modes (GRPO needs a group)")
     _check_dpo(config)
-    refusal = refuse_for_mode(config.mode, config.loss_type, config.trl_args)
-    if refusal:
-        raise UserError(refusal)
+    _check_choices(config)
     if (config.rollout_prompts is None) != (config.update_prompts is None):
         raise UserError("--rollout-prompts and --update-prompts go together; give both or neither")
     if config.rollout_prompts is not None and config.rollout_prompts % config.update_prompts:
@@ -201,10 +202,28 @@ def check_ranges(config: RunConfig) -> None:
         )
 
 
+def _check_choices(config: RunConfig) -> None:
+    """Options that only some modes take, or that exclude each other."""
+    targets = config.lora_target_modules or ()
+    if "all-linear" in targets and len(targets) > 1:
+        raise UserError("--lora-target-modules takes module names or all-linear alone, not both")
+    if config.correctness_reward is not None and not config.is_rl:
+        raise UserError(f"--correctness-reward is for the RL modes, not --mode {config.mode}")
+    refusal = refuse_for_mode(config.mode, config.loss_type, config.trl_args)
+    if refusal:
+        raise UserError(refusal)
+
+
 def _check_dpo(config: RunConfig) -> None:
     """DPO's options belong to --mode dpo, and DPO's beta of 0 would leave its loss flat (log 2, no gradient)."""
     if config.chosen_from not in CHOSEN_FROM_CHOICES:
         raise UserError(f"--chosen-from must be one of {', '.join(CHOSEN_FROM_CHOICES)}, got {config.chosen_from!r}")
+    if (
+        config.lora_target_modules
+        and "all-linear" in config.lora_target_modules
+        and len(config.lora_target_modules) > 1
+    ):
+        raise UserError("--lora-target-modules takes module names or all-linear alone, not both")
     if config.correctness_reward is not None and not config.is_rl:
         raise UserError(f"--correctness-reward is for the RL modes, not --mode {config.mode}")
     if config.mode != "dpo":

@@ -228,6 +228,22 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     optim.add_argument("--lora-alpha", type=int, default=d.lora_alpha)
     optim.add_argument("--lora-dropout", type=float, default=d.lora_dropout)
     optim.add_argument(
+        "--lora-target-modules",
+        nargs="+",
+        default=d.lora_target_modules,
+        help="module names to adapt, or all-linear (default: the language model's q/k/v/o/gate/up/down_proj, "
+        "not the vision tower's)",
+    )
+    optim.add_argument(
+        "--lora-modules-to-save", nargs="+", default=d.lora_modules_to_save, help="modules trained in full with LoRA"
+    )
+    optim.add_argument(
+        "--freeze-vision-tower",
+        action="store_true",
+        default=d.freeze_vision_tower,
+        help="train no vision-tower weight: frozen in full fine-tuning, no LoRA module in it",
+    )
+    optim.add_argument(
         "--dtype",
         "--torch-dtype",
         dest="dtype",
@@ -298,7 +314,7 @@ def parse_run_config(argv: list[str] | None = None) -> RunConfig:
     namespace, leftover = parser.parse_known_args(yaml_flags + argv)
     values = vars(namespace)
     values.pop("config")
-    for name in ("reward_funcs", "reward_weights"):
+    for name in ("reward_funcs", "reward_weights", "lora_target_modules", "lora_modules_to_save"):
         if values[name] is not None:
             values[name] = tuple(values[name])
     values.update(_trl_fields(values["mode"], config_path, yaml_trl, leftover))

@@ -42,6 +42,7 @@ SAFE_TO_CHANGE = (
     "vllm_server_base_url",
     "static_cache",  # how generation is computed, not what is trained
     "compile_generation",
+    "attn_implementation",  # the same attention computed by another kernel
 )
 
 

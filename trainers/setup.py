@@ -145,21 +145,6 @@ def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):
     return DPOConfig(**{**fields, **config.trl_args})
 
 
-def build_lora_config(config: RunConfig):
-    """LoRA of the original script: r 8, alpha 16, dropout 0.05 on the attention and MLP projections."""
-    if not config.lora:
-        return None
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=config.lora_rank,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-        task_type="CAUSAL_LM",
-    )
-
-
 def short_console_log():
     """A Trainer callback: the progress bar, with one short line per log in place of the whole metric dictionary.
 
