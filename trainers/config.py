@@ -26,7 +26,8 @@ PPO_MESSAGE = (
     "critic"
 )
 TASKS = tuple(TASK_MODULES)
-REPORT_TO_CHOICES = ("wandb", "tensorboard", "none")
+# transformers' logging integrations a run may report to, several at once; none: only the console and trainer_state
+REPORT_TO_CHOICES = ("wandb", "tensorboard", "trackio", "mlflow", "comet_ml", "clearml", "swanlab", "all", "none")
 VLLM_MODES = ("colocate", "server")
 # --mode dpo: where a pair's chosen completion comes from (trainers/preference_pairs.py)
 CHOSEN_FROM_CHOICES = ("samples", "reference", "both")
@@ -99,7 +100,10 @@ class RunConfig:
     freeze_vision_tower: bool = False
     # Output
     output_dir: str | None = None
-    report_to: str = "wandb"
+    report_to: tuple[str, ...] = ("wandb",)
+    run_name: str | None = None  # {mode}-{model}-{dataset}-{size}-{seed} when None (trainers/setup.py)
+    log_completions: bool = False  # TRL's table of prompts, completions and rewards at each log, console and wandb
+    resume_from_checkpoint: str | None = None  # a named checkpoint-N; else the newest complete one of --output-dir
     save_steps: int = 50
     save_total_limit: int = 3
     logging_steps: int | None = None  # min(10, max_steps // 5, at least 1) when None: short runs log too
@@ -111,6 +115,7 @@ class RunConfig:
     pairs_per_problem: int = 1
     chosen_from: str = "samples"
     config_file: str | None = None  # the YAML file the options came from, if any
+    system_prompt: str | None = None  # replaces the task's system turn (or adds one) in every prompt
     # Model loading (TRL's ModelConfig names): the weights' dtype (bf16 on GPUs that have it when None) and attention
     dtype: str | None = None
     attn_implementation: str | None = None
@@ -207,6 +212,10 @@ def _check_choices(config: RunConfig) -> None:
     targets = config.lora_target_modules or ()
     if "all-linear" in targets and len(targets) > 1:
         raise UserError("--lora-target-modules takes module names or all-linear alone, not both")
+    if "none" in config.report_to and len(config.report_to) > 1:
+        raise UserError(f"--report-to none goes alone, got {' '.join(config.report_to)}")
+    if config.resume_from_checkpoint is not None and config.no_resume:
+        raise UserError("--resume-from-checkpoint and --no-resume contradict each other; give one")
     if config.correctness_reward is not None and not config.is_rl:
         raise UserError(f"--correctness-reward is for the RL modes, not --mode {config.mode}")
     refusal = refuse_for_mode(config.mode, config.loss_type, config.trl_args)
@@ -218,14 +227,6 @@ def _check_dpo(config: RunConfig) -> None:
     """DPO's options belong to --mode dpo, and DPO's beta of 0 would leave its loss flat (log 2, no gradient)."""
     if config.chosen_from not in CHOSEN_FROM_CHOICES:
         raise UserError(f"--chosen-from must be one of {', '.join(CHOSEN_FROM_CHOICES)}, got {config.chosen_from!r}")
-    if (
-        config.lora_target_modules
-        and "all-linear" in config.lora_target_modules
-        and len(config.lora_target_modules) > 1
-    ):
-        raise UserError("--lora-target-modules takes module names or all-linear alone, not both")
-    if config.correctness_reward is not None and not config.is_rl:
-        raise UserError(f"--correctness-reward is for the RL modes, not --mode {config.mode}")
     if config.mode != "dpo":
         if config.preference_data is not None:
             raise UserError(f"--preference-data is for --mode dpo, not --mode {config.mode}")

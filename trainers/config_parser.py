@@ -65,6 +65,9 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.prompt_style,
         help="prompt template, e.g. chart: structured, think, direct (default: the task's first)",
     )
+    run.add_argument(
+        "--system-prompt", default=d.system_prompt, help="replaces the task's system turn (default: the task's own)"
+    )
     run.add_argument("--seed", type=int, default=d.seed)
     run.add_argument("--subset-size", type=int, default=d.subset_size, help="seeded random subset of this many rows")
     run.add_argument(
@@ -263,7 +266,22 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.output_dir,
         help="(default: runs/{model}-{task}-{dataset}-{mode}-{seed})",
     )
-    output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default=d.report_to)
+    output.add_argument(
+        "--report-to", nargs="+", choices=REPORT_TO_CHOICES, default=d.report_to, help="one or several"
+    )
+    output.add_argument("--run-name", default=d.run_name, help="(default: {mode}-{model}-{dataset}-{size}-{seed})")
+    output.add_argument(
+        "--log-completions",
+        action="store_true",
+        default=d.log_completions,
+        help="TRL's table of prompts, completions and rewards at each log (console, wandb)",
+    )
+    output.add_argument(
+        "--resume-from-checkpoint",
+        default=d.resume_from_checkpoint,
+        help="resume this checkpoint-N folder, checked to be a run with these settings (default: the newest "
+        "complete checkpoint in --output-dir)",
+    )
     output.add_argument("--save-steps", type=int, default=d.save_steps)
     output.add_argument("--save-total-limit", type=int, default=d.save_total_limit)
     output.add_argument(
@@ -314,7 +332,7 @@ def parse_run_config(argv: list[str] | None = None) -> RunConfig:
     namespace, leftover = parser.parse_known_args(yaml_flags + argv)
     values = vars(namespace)
     values.pop("config")
-    for name in ("reward_funcs", "reward_weights", "lora_target_modules", "lora_modules_to_save"):
+    for name in ("reward_funcs", "reward_weights", "lora_target_modules", "lora_modules_to_save", "report_to"):
         if values[name] is not None:
             values[name] = tuple(values[name])
     values.update(_trl_fields(values["mode"], config_path, yaml_trl, leftover))

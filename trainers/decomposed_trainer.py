@@ -31,6 +31,7 @@ from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
+from trainers.model_card import card_identity
 from trainers.objectives import coin_flip_rewards, decomposed_advantages, sample_correctness, shuffled_rows
 from trainers.rollout import (
     MODEL_INPUT_KEYS,
@@ -85,6 +86,7 @@ class DecomposedGRPOTrainer(GRPOTrainer):
     def __init__(self, *args: Any, objective: ObjectiveConfig, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.objective = objective
+        self._name, self._paper, self._tag_names = card_identity(objective.mode, self._paper)
         if objective.correctness_reward not in self.reward_func_names:
             raise ValueError(
                 f"the correctness reward {objective.correctness_reward!r} is not among the reward functions "

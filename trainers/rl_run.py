@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from rlvr.tasks import get_task
 from rlvr.tasks.base import select_rewards
+from rlvr.tasks.system_prompt import with_system_prompt
 from trainers.builders import build_trainer
 from trainers.config import RunConfig
 from trainers.geometry import batch_geometry, num_processes
@@ -19,7 +20,7 @@ from trainers.setup import run_name_for, use_short_console_log
 
 def build_rl_trainer(config: RunConfig, model, processor):
     """The DecomposedGRPOTrainer main.py would train for ``config`` (an RL mode), on ``model`` and ``processor``."""
-    task = get_task(config.task)
+    task = with_system_prompt(get_task(config.task), config.system_prompt)
     dataset = task.load_dataset(
         config.dataset_name,
         split=config.split,

@@ -27,6 +27,9 @@ SAFE_TO_CHANGE = (
     "no_resume",
     "overwrite",
     "report_to",
+    "run_name",
+    "log_completions",
+    "resume_from_checkpoint",  # how a resume is asked for, not what is trained
     "logging_steps",
     "save_steps",
     "save_total_limit",

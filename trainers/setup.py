@@ -16,7 +16,9 @@ WANDB_PROJECT = "chartrl-nsr"
 
 
 def run_name_for(config: RunConfig) -> str:
-    """{mode}-{model}-{dataset}-{size}-{seed}, size being the subset size or 'full'."""
+    """--run-name, or {mode}-{model}-{dataset}-{size}-{seed}, size being the subset size or 'full'."""
+    if config.run_name:
+        return config.run_name
     size = str(config.subset_size) if config.subset_size else "full"
     return f"{config.mode}-{config.model_tag}-{config.dataset_name}-{size}-{config.seed}"
 
@@ -34,18 +36,20 @@ def _has_wandb_credentials() -> bool:
         return False
 
 
-def setup_reporting(report_to: str) -> list[str]:
-    """The Trainer's report_to list. wandb without credentials runs offline, saying so once, never prompting."""
-    if report_to == "none":
+def setup_reporting(report_to: tuple[str, ...] | str) -> list[str]:
+    """The Trainer's report_to list. wandb without credentials runs offline, saying so once, never prompting; its
+    project is $WANDB_PROJECT when set (as with TRL), else WANDB_PROJECT."""
+    names = [report_to] if isinstance(report_to, str) else list(report_to)
+    if "none" in names:
         return []
-    if report_to == "tensorboard":
-        return ["tensorboard"]
+    if "wandb" not in names and "all" not in names:
+        return names
     os.environ.setdefault("WANDB_PROJECT", WANDB_PROJECT)
     if os.environ.get("WANDB_MODE") not in ("offline", "disabled") and not _has_wandb_credentials():
         os.environ["WANDB_MODE"] = "offline"
         if is_main_process():
             print("wandb: no credentials found (WANDB_API_KEY or ~/.netrc); logging offline to ./wandb", flush=True)
-    return ["wandb"]
+    return names
 
 
 def device_flags() -> dict:
@@ -126,7 +130,7 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
-        log_completions=False,
+        log_completions=config.log_completions,
         **grpo_generation_fields(config),
     )
     return GRPOConfig(**{**fields, **config.trl_args})
