@@ -65,6 +65,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
     # Load data (dpo with --preference-data: its pairs now, so a file without a usable pair stops in seconds)
     from rlvr.data.local import allow_outside_images
     from trainers.preference_pairs import preference_dataset
+    from trainers.run_data import load_run_dataset
 
     allow_outside_images(config.allow_outside_images)
     if config.preference_data:
@@ -73,13 +74,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
         problems, rows = load_preference_file(config, task)
         dataset = preference_dataset(config, task, rows, problems)
     else:
-        dataset = task.load_dataset(
-            config.dataset_name,
-            split=config.split,
-            path=config.dataset_path,
-            subset_size=config.subset_size,
-            seed=config.seed,
-        )
+        dataset = load_run_dataset(config, task)
 
     # Build rewards (before the model, so a reward that cannot run stops the job in seconds)
     from rlvr.tasks.base import select_rewards

@@ -28,13 +28,14 @@ def always_half(completions, target, **columns):  # a dataset column arrives as 
 
 @pytest.fixture
 def user_code(tmp_path, monkeypatch):
-    """my_rewards.py in a folder, and the package userpkg in the folder the command runs from."""
+    """my_rewards.py in a folder, and the package userpkg importable (as with PYTHONPATH=.)."""
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "my_rewards.py").write_text(FILE_REWARD)
     (tmp_path / "userpkg").mkdir()
     (tmp_path / "userpkg" / "__init__.py").write_text("")
     (tmp_path / "userpkg" / "rewards.py").write_text(PACKAGE_REWARD)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
 
 

@@ -45,6 +45,10 @@ class RunConfig:
     model: str = "tiny"
     dataset_name: str | None = None  # the task's embedded dataset when None
     dataset_path: str | None = None
+    # A dataset of the user's (a hub id or local path in --dataset-name, or --dataset-path): its columns
+    question_column: str | None = None  # the task's own column names when None
+    answer_column: str | None = None
+    image_column: str | None = None
     split: str | None = None  # train, or test for --mode eval, when None
     prompt_style: str | None = None  # the task's first style when None
     seed: int = 2025
@@ -133,6 +137,12 @@ class RunConfig:
     @property
     def is_decomposed(self) -> bool:
         return self.mode in DECOMPOSED_MODES
+
+    @property
+    def dataset_tag(self) -> str:
+        """The dataset as a folder-name part: a local file's or folder's name, or the name with '/' as '-'."""
+        name = self.dataset_name or ""
+        return Path(name).stem if Path(name).exists() else name.replace("/", "-")
 
     @property
     def model_tag(self) -> str:
@@ -262,7 +272,7 @@ def resolve(config: RunConfig) -> RunConfig:
         logging_steps=config.logging_steps or default_logging_steps(config.max_steps),
     )
     if resolved.output_dir is None:
-        name = f"{resolved.model_tag}-{resolved.task}-{dataset_name}-{resolved.mode}-{resolved.seed}"
+        name = f"{resolved.model_tag}-{resolved.task}-{resolved.dataset_tag}-{resolved.mode}-{resolved.seed}"
         resolved = dataclasses.replace(resolved, output_dir=f"runs/{name}")
     return resolved
 

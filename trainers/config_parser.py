@@ -59,6 +59,13 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     run.add_argument(
         "--dataset-path", default=d.dataset_path, help="local copy: save_to_disk folder, parquet, json(l)"
     )
+    run.add_argument(
+        "--question-column", default=d.question_column, help="your dataset's question column (default: the task's)"
+    )
+    run.add_argument(
+        "--answer-column", default=d.answer_column, help="your dataset's answer column (default: the task's)"
+    )
+    run.add_argument("--image-column", default=d.image_column, help="your dataset's picture column (default: image)")
     run.add_argument("--split", default=d.split, help="dataset split (default: train; test for --mode eval)")
     run.add_argument(
         "--prompt-style",

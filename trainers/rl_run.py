@@ -15,19 +15,14 @@ from trainers.builders import build_trainer
 from trainers.config import RunConfig
 from trainers.geometry import batch_geometry, num_processes
 from trainers.micro_batch import with_micro_batch
+from trainers.run_data import load_run_dataset
 from trainers.setup import run_name_for, use_short_console_log
 
 
 def build_rl_trainer(config: RunConfig, model, processor):
     """The DecomposedGRPOTrainer main.py would train for ``config`` (an RL mode), on ``model`` and ``processor``."""
     task = with_system_prompt(get_task(config.task), config.system_prompt)
-    dataset = task.load_dataset(
-        config.dataset_name,
-        split=config.split,
-        path=config.dataset_path,
-        subset_size=config.subset_size,
-        seed=config.seed,
-    )
+    dataset = load_run_dataset(config, task)
     rewards = select_rewards(
         task, config.reward_funcs, config.reward_weights, needs_correctness=True, correctness=config.correctness_reward
     )

@@ -20,7 +20,7 @@ def run_name_for(config: RunConfig) -> str:
     if config.run_name:
         return config.run_name
     size = str(config.subset_size) if config.subset_size else "full"
-    return f"{config.mode}-{config.model_tag}-{config.dataset_name}-{size}-{config.seed}"
+    return f"{config.mode}-{config.model_tag}-{config.dataset_tag}-{size}-{config.seed}"
 
 
 def is_main_process() -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from datasets import Dataset
 
+from rlvr.data.user_columns import ColumnMap
 from rlvr.errors import UserError
 from rlvr.tasks.user_rewards import is_user_reward, load_user_reward
 
@@ -42,6 +43,8 @@ class Task:
         question_column / answer_column: the row fields shown as question and answer in sample files.
         startup_check: fails with one clear line before training if a selected reward cannot run.
         exact_match: ``(completion, row) -> bool``, the strict metric --mode eval reports beside the relaxed one.
+        from_columns: ``(raw, columns, source) -> Dataset``, the user's rows (rlvr/data/user_columns.py) in the
+            task's schema; None for a task that takes only its own datasets.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Task:
     answer_column: str = "label"
     startup_check: Callable[[Sequence[str]], None] = field(default=_no_startup_check)
     exact_match: Callable[[str, dict], bool] | None = None
+    from_columns: Callable[[Dataset, ColumnMap, str], Dataset] | None = None
 
     @property
     def default_prompt_style(self) -> str:

@@ -1,5 +1,6 @@
 """Reward functions from the user's own code, named as TRL's grpo.py names them: an importable dotted path
-``package.module.function``, or a file and a function in it, ``path/to/rewards.py:function``.
+``package.module.function`` (installed, or on PYTHONPATH), or a file and a function in it,
+``path/to/rewards.py:function``.
 
 A reward has TRL's signature ``(completions, **columns) -> list[float | None]``: ``completions`` as the trainer
 hands them (text, or conversational messages), every dataset column as a keyword argument, None where the reward
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -68,8 +68,6 @@ def _module_from_file(spec: str, path: Path):
 def _module_by_name(spec: str, module_name: str):
     if not module_name:
         raise UserError(f"--reward-funcs {spec}: expected package.module.function")
-    if os.getcwd() not in sys.path:
-        sys.path.append(os.getcwd())  # the user's package, where main.py is run from (after everything else)
     try:
         return importlib.import_module(module_name)
     except ImportError as error:
