@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rlvr.tasks.base import Task
 
 INTERRUPTED_EXIT_CODE = 130
-MAX_SEED = 2**32 - 1  # problem i samples with seed + i
+MAX_SEED = 2**32 - 1  # a generate call is seeded with seed + the index of its first problem
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU; n on CPU)",
     )
     parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
-    parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i")
+    parser.add_argument(
+        "--seed", type=int, default=2025, help="a generate call is seeded with seed + the index of its first problem"
+    )
     parser.add_argument("--reward-threshold", type=float, default=0.5, help="correct when reward >= this")
     parser.add_argument(
         "--output",

@@ -29,7 +29,8 @@ def test_a_recipe_writes_where_the_same_command_line_writes(path):
          str(config.dataset_name), "--seed", str(config.seed)]
     )  # fmt: skip
     assert config.output_dir == typed.output_dir
-    assert config.output_dir == f"runs/{config.model_tag}-{config.task}-{config.dataset_name}-{config.mode}-2025"
+    named = f"{config.model_tag}-{config.task}-{config.dataset_name}-{config.mode}-{config.seed}"
+    assert config.output_dir == f"runs/{named}"
 
 
 def test_the_readme_reads_the_run_the_chart_recipe_writes():
