@@ -2,8 +2,9 @@
 # One GPU session, run once on a lent H100/H200 without network: install the wheels the machine lacks, check the
 # benchmark at tiny sizes, then `make bench-gpu`'s run of at most ~8 minutes; everything lands under $OUT.
 #
-# Before, on a machine with network, at the repository root (wheels/ is ignored by git; about 21 MB):
-#   /work/shared/tools/gpu-wheels.sh wheels .venv/bin/python
+# Before, on a machine with network, at the repository root (wheels/ is ignored by git; about 21 MB): the wheels
+# of the packages the GPU machine lacks, for its Python, e.g.
+#   .venv/bin/python -m pip download --no-deps -d wheels trl datasets deepspeed math-verify
 # Then on the GPU machine (the device tool: carry ["wheels"], timeout_s 600):
 #   bash benchmarks/gpu_session.sh
 # Afterwards copy $OUT/bench-gpu.md into docs/benchmarks-gpu.md with the GPU's name and the date it prints.

@@ -1,8 +1,8 @@
 """Pass@k from a samples file: the unbiased estimator, bootstrap intervals over problems, and the command line.
 
 Run from the repository root (``python evaluation/pass_at_k.py --samples-path samples.json --output-path
-results.json``) or import ``evaluation.pass_at_k``. docs/evaluation.md describes the estimator, the intervals and
-the schemas: samples in (a samples JSON file, or a counts ``.jsonl`` file for large runs), results out. The tables
+results.json``) or import ``evaluation.pass_at_k``. docs/pass-at-k-statistics.md describes the estimator and the
+intervals, docs/file-formats.md the schemas: samples in (a samples JSON file, or a counts ``.jsonl`` file for large runs), results out. The tables
 it prints are in evaluation/results_tables.py, reading a results file back in evaluation/results_file.py.
 """
 
@@ -49,7 +49,7 @@ def compute_results(
     samples_path: str | None = None,
     generation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results object (schema in docs/evaluation.md) for ``problems``: counts read from a file (checked as they
+    """The results object (schema in docs/file-formats.md) for ``problems``: counts read from a file (checked as they
     were read) or samples-file records (checked here).
 
     ``k_values`` None means 1, 2, 4, ..., 256 up to the largest n. An explicit k larger than n is an error;

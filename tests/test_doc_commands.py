@@ -112,3 +112,15 @@ def test_the_quick_commands_train(arguments, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / parse_run_config(arguments).output_dir / "finished.json").exists()
+
+
+OUTSIDE = re.compile(r"\.\./shared|/work/|(?<![\w.])/tmp/")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[doc.name for doc in DOCS])
+def test_docs_stay_inside_the_repository(doc):
+    text = doc.read_text(encoding="utf-8")
+    assert not OUTSIDE.findall(text), f"{doc.name} names a path outside the repository: {OUTSIDE.findall(text)}"
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if not target.startswith(("http://", "https://", "mailto:")):
+            assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"

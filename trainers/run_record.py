@@ -20,7 +20,7 @@ RUN_CONFIG_FILE = "run_config.json"
 
 # Settings a resumed run may change: when it logs, saves and stops, where its numbers are reported, and how the
 # work is placed on the hardware. Every other RunConfig field changes what is trained, and resuming under another
-# value is refused (trainers/resume.py); docs/training.md lists these.
+# value is refused (trainers/resume.py); docs/flags.md lists these.
 SAFE_TO_CHANGE = (
     "output_dir",  # the same folder, spelt another way
     "config_file",
