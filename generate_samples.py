@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset-path", default=None, help="local copy of the dataset")
     parser.add_argument("--split", default="test", help="dataset split")
     parser.add_argument("--prompt-style", default=None, help="(default: the task's first prompt style)")
+    parser.add_argument(
+        "--system-prompt", default=None, help="replaces the task's system turn, as main.py's (default: the task's own)"
+    )
     parser.add_argument("--num-samples", type=int, default=256, help="samples per problem, n")
     parser.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (the paper's Pass@k)")
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold")
@@ -141,6 +144,7 @@ def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
         reward_threshold=args.reward_threshold,
         num_shards=args.num_shards,
         shard_index=args.shard_index,
+        system_prompt=args.system_prompt,
     )
 
 
@@ -213,8 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rlvr.data.local import allow_outside_images
     from rlvr.models.names import check_model_for_task
     from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
+    from rlvr.tasks.system_prompt import with_system_prompt
 
-    task = get_task(args.task)
+    task = with_system_prompt(get_task(args.task), args.system_prompt)
     settings = settings_for(args, task)
     check_model_for_task(args.checkpoint_path, task.name, task.is_multimodal, "--checkpoint-path")
     task.startup_check([task.correctness_reward])

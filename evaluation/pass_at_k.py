@@ -2,8 +2,9 @@
 
 Run from the repository root (``python evaluation/pass_at_k.py --samples-path samples.json --output-path
 results.json``) or import ``evaluation.pass_at_k``. docs/pass-at-k-statistics.md describes the estimator and the
-intervals, docs/file-formats.md the schemas: samples in (a samples JSON file, or a counts ``.jsonl`` file for large runs), results out. The tables
-it prints are in evaluation/results_tables.py, reading a results file back in evaluation/results_file.py.
+intervals, docs/file-formats.md the schemas: samples in (a samples JSON file, or a counts ``.jsonl`` file for large
+runs), results out. The tables it prints are in evaluation/results_tables.py, reading a results file back in
+evaluation/results_file.py.
 """
 
 from __future__ import annotations

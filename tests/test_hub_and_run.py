@@ -129,3 +129,12 @@ def test_main_resumes_the_named_checkpoint(tmp_path, monkeypatch):
     flags = ["--mode", "nsr", "--output-dir", str(tmp_path / "new"), "--report-to", "none"]
     train_main.main([*flags, "--resume-from-checkpoint", checkpoint])
     assert seen == {"at": checkpoint}
+
+
+def test_generate_samples_samples_under_the_same_system_prompt():
+    import generate_samples
+
+    args = generate_samples.build_parser().parse_args(["--checkpoint-path", "tiny", "--system-prompt", "Be brief."])
+    task = with_system_prompt(get_task("chart"), args.system_prompt)
+    assert generate_samples.settings_for(args, task).system_prompt == "Be brief."  # a resume checks it too
+    assert task.build_prompt({"query": "Highest?"}, "direct")[0]["content"] == [{"type": "text", "text": "Be brief."}]
