@@ -154,3 +154,10 @@ def test_no_script_takes_a_prefix_of_a_flag(module, flag):
 def test_every_script_takes_underscore_spellings():
     parser = importlib.import_module("monitor_training").build_parser()
     assert parser.parse_args(["--checkpoint_dir", "run", "--output_dir", "plots"]).output_dir == Path("plots")
+
+
+def test_switches_take_true_and_false_as_hf_argument_parser_does():
+    config = parse_run_config(["--use_peft", "false", "--no_resume", "true", "--use_vllm", "True", "--overwrite", "0"])
+    assert (config.lora, config.no_resume, config.use_vllm, config.overwrite) == (False, True, True, False)
+    assert parse_run_config(["--gradient_checkpointing", "false"]).disable_gradient_checkpointing is True
+    assert parse_run_config(["--use_peft"]).lora is True

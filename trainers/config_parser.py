@@ -329,8 +329,8 @@ def parse_run_config(argv: list[str] | None = None) -> RunConfig:
     """The run's configuration from ``argv`` (and the YAML file it names), checked and resolved.
 
     Words and YAML keys that are none of our options are TRL fields (trainers/trl_fields.py), parsed only then."""
-    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    argv = _booleans_as_flags(parser, list(sys.argv[1:] if argv is None else argv))
     config_path = parser.parse_known_args(argv)[0].config
     yaml_flags, yaml_trl = yaml_as_flags(parser, config_path) if config_path else ([], {})
     if yaml_flags:
@@ -349,6 +349,30 @@ def parse_run_config(argv: list[str] | None = None) -> RunConfig:
         message = f"config file {config_path}: {error}" if _from_file(error, yaml_flags, argv) else str(error)
         raise UserError(message) from None
     return resolve(config)
+
+
+TRUE_WORDS, FALSE_WORDS = ("true", "yes", "1"), ("false", "no", "0")
+
+
+def _booleans_as_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--use_peft true`` / ``--lora false``, as HfArgumentParser takes booleans, as our switches
+    (``--lora`` / ``--no-lora``); a switch without a value stays as it is."""
+    words: list[str] = []
+    for word in argv:
+        action = parser._option_string_actions.get(words[-1].replace("_", "-")) if words else None
+        value = word.lower()
+        if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction) and value in (
+            *TRUE_WORDS,
+            *FALSE_WORDS,
+        ):
+            flag = words.pop()
+            if value in TRUE_WORDS:
+                words.append(flag)
+            elif isinstance(action, argparse.BooleanOptionalAction):
+                words.append("--no-" + action.option_strings[0].removeprefix("--"))
+            continue
+        words.append(word)
+    return words
 
 
 def _trl_fields(mode: str, config_path: str | None, yaml_trl: dict, leftover: list[str]) -> dict:
