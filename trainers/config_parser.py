@@ -26,7 +26,7 @@ from trainers.config import (
     resolve,
 )
 from trainers.config_file import yaml_as_flags
-from trainers.trl_names import TRL_ALIASES
+from trainers.trl_spelling import add_trl_aliases, booleans_as_flags, trl_fields
 
 TRL_FIELDS_EPILOG = (
     "Every other field of TRL's GRPOConfig (DPOConfig, SFTConfig for those modes) and of transformers' "
@@ -307,22 +307,8 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     output.add_argument(
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
     )
-    _add_trl_aliases(parser)
+    add_trl_aliases(parser)
     return finish_parser(parser, error_prefix=source)
-
-
-def _add_trl_aliases(parser: argparse.ArgumentParser) -> None:
-    """Our options under TRL's names for them too (listed in --help), spelt with underscores or dashes."""
-    actions = {action.dest: action for action in parser._actions if action.option_strings}
-    for dest, names in TRL_ALIASES.items():
-        for name in names:
-            actions[dest].option_strings.append("--" + name)
-            for flag in ("--" + name, "--" + name.replace("_", "-")):
-                parser._option_string_actions[flag] = actions[dest]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Parsing
 
 
 def parse_run_config(argv: list[str] | None = None) -> RunConfig:
@@ -330,7 +316,7 @@ def parse_run_config(argv: list[str] | None = None) -> RunConfig:
 
     Words and YAML keys that are none of our options are TRL fields (trainers/trl_fields.py), parsed only then."""
     parser = build_parser()
-    argv = _booleans_as_flags(parser, list(sys.argv[1:] if argv is None else argv))
+    argv = booleans_as_flags(parser, list(sys.argv[1:] if argv is None else argv))
     config_path = parser.parse_known_args(argv)[0].config
     yaml_flags, yaml_trl = yaml_as_flags(parser, config_path) if config_path else ([], {})
     if yaml_flags:
@@ -342,58 +328,13 @@ def parse_run_config(argv: list[str] | None = None) -> RunConfig:
     for name in ("reward_funcs", "reward_weights", "lora_target_modules", "lora_modules_to_save", "report_to"):
         if values[name] is not None:
             values[name] = tuple(values[name])
-    values.update(_trl_fields(values["mode"], config_path, yaml_trl, leftover))
+    values.update(trl_fields(values["mode"], config_path, yaml_trl, leftover))
     try:
         config = RunConfig(**values, config_file=config_path)
     except UserError as error:
         message = f"config file {config_path}: {error}" if _from_file(error, yaml_flags, argv) else str(error)
         raise UserError(message) from None
     return resolve(config)
-
-
-TRUE_WORDS, FALSE_WORDS = ("true", "yes", "1"), ("false", "no", "0")
-
-
-def _booleans_as_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """``--use_peft true`` / ``--lora false``, as HfArgumentParser takes booleans, as our switches
-    (``--lora`` / ``--no-lora``); a switch without a value stays as it is."""
-    words: list[str] = []
-    for word in argv:
-        action = parser._option_string_actions.get(words[-1].replace("_", "-")) if words else None
-        value = word.lower()
-        if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction) and value in (
-            *TRUE_WORDS,
-            *FALSE_WORDS,
-        ):
-            flag = words.pop()
-            if value in TRUE_WORDS:
-                words.append(flag)
-            elif isinstance(action, argparse.BooleanOptionalAction):
-                words.append("--no-" + action.option_strings[0].removeprefix("--"))
-            continue
-        words.append(word)
-    return words
-
-
-def _trl_fields(mode: str, config_path: str | None, yaml_trl: dict, leftover: list[str]) -> dict:
-    """``trl_args`` and the options TRL's names translate to, from the file's other keys and then the command
-    line's other words (the command line wins). TRL is imported only when there are some."""
-    if leftover and not leftover[0].startswith("--"):
-        raise UserError(f"unrecognized arguments: {' '.join(leftover)}")
-    if not (yaml_trl or leftover):
-        return {}
-    from trainers.trl_fields import parse_trl_fields, trl_field_names, yaml_values_as_flags
-
-    where = f"config file {config_path}"
-    known = trl_field_names(mode)
-    for key in yaml_trl:
-        if str(key).lstrip("-").replace("-", "_") not in known:
-            raise UserError(
-                f"{where}: unknown option {key!r} (neither main.py's nor a field of TRL's for --mode {mode})"
-            )
-    trl_args, ours = parse_trl_fields(mode, yaml_values_as_flags(yaml_trl, where), error_prefix=f"{where}: ")
-    typed_args, typed_ours = parse_trl_fields(mode, leftover)
-    return {**ours, **typed_ours, "trl_args": {**trl_args, **typed_args}}
 
 
 def _from_file(error: UserError, yaml_flags: list[str], argv: list[str]) -> bool:
