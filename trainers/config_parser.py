@@ -57,7 +57,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     )
     run.add_argument("--dataset-name", default=d.dataset_name, help="dataset name (default: the task's embedded one)")
     run.add_argument(
-        "--dataset-path", default=d.dataset_path, help="local copy: save_to_disk folder, parquet, json(l)"
+        "--dataset-path", default=d.dataset_path, help="local data: save_to_disk, parquet, json(l), csv, imagefolder"
     )
     run.add_argument(
         "--question-column", default=d.question_column, help="your dataset's question column (default: the task's)"
