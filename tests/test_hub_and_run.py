@@ -138,3 +138,9 @@ def test_generate_samples_samples_under_the_same_system_prompt():
     task = with_system_prompt(get_task("chart"), args.system_prompt)
     assert generate_samples.settings_for(args, task).system_prompt == "Be brief."  # a resume checks it too
     assert task.build_prompt({"query": "Highest?"}, "direct")[0]["content"] == [{"type": "text", "text": "Be brief."}]
+
+
+def test_one_tracker_may_still_be_given_as_a_string():
+    from trainers.config import RunConfig
+
+    assert RunConfig(report_to="none").report_to == ("none",)

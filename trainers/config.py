@@ -128,6 +128,8 @@ class RunConfig:
     trl_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.report_to, str):  # one tracker named as a string, as before several were taken
+            object.__setattr__(self, "report_to", (self.report_to,))
         check_ranges(self)
 
     @property
