@@ -1,6 +1,6 @@
 """The commands in README.md and docs/ run as written: every ``python <script> ...`` line of a bash block parses
 with that script's own parser (main.py's YAML files included), every ``from ... import`` of a python block imports,
-and the quick commands of docs/coming-from-trl.md (tiny models, two steps) train."""
+and the quick commands (tiny models, two steps at most) train."""
 
 from __future__ import annotations
 
@@ -90,9 +90,9 @@ def test_every_documented_import_imports(doc):
 
 
 def quick_commands() -> list[list[str]]:
-    """coming-from-trl.md's main.py commands on a tiny model with --max-steps 2 or fewer."""
+    """The documented main.py commands on a tiny model with --max-steps 2 or fewer."""
     quick = []
-    for script, arguments in script_calls(REPO_ROOT / "docs" / "coming-from-trl.md"):
+    for _, script, arguments in ALL_CALLS:
         config = parse_run_config(arguments) if script == "main.py" else None
         if config is not None and config.model in ("tiny", "tiny-text") and 0 < config.max_steps <= 2:
             quick.append(arguments)
