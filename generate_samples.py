@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rlvr.tasks.base import Task
 
 INTERRUPTED_EXIT_CODE = 130
-MAX_SEED = 2**32 - 1  # problem i samples with seed + i
+MAX_SEED = 2**32 - 1  # a generate call is seeded with seed + the index of its first problem
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,12 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="model folder, LoRA adapter folder (loaded onto its base), hub id, short name, tiny or tiny-text",
     )
     parser.add_argument("--task", default="chart", help="task")
-    parser.add_argument("--dataset-name", default=None, help="the task's embedded dataset when omitted")
+    parser.add_argument("--dataset-name", default=None, help="(default: the task's embedded dataset)")
     parser.add_argument("--dataset-path", default=None, help="local copy of the dataset")
     parser.add_argument("--split", default="test", help="dataset split")
-    parser.add_argument("--prompt-style", default=None, help="the task's first prompt style when omitted")
+    parser.add_argument("--prompt-style", default=None, help="(default: the task's first prompt style)")
+    parser.add_argument(
+        "--system-prompt", default=None, help="replaces the task's system turn, as main.py's (default: the task's own)"
+    )
     parser.add_argument("--num-samples", type=int, default=256, help="samples per problem, n")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    parser.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (the paper's Pass@k)")
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold")
     parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most")
     parser.add_argument(
@@ -63,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="sequences per generate call; problems share a call when n is smaller (default: fit the GPU; n on CPU)",
     )
     parser.add_argument("--max-problems", type=int, default=None, help="the task's seeded subset of this many")
-    parser.add_argument("--seed", type=int, default=2025, help="sampling seed; problem i uses seed + i")
+    parser.add_argument(
+        "--seed", type=int, default=2025, help="a generate call is seeded with seed + the index of its first problem"
+    )
     parser.add_argument("--reward-threshold", type=float, default=0.5, help="correct when reward >= this")
     parser.add_argument(
         "--output",
@@ -139,6 +144,7 @@ def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
         reward_threshold=args.reward_threshold,
         num_shards=args.num_shards,
         shard_index=args.shard_index,
+        system_prompt=args.system_prompt,
     )
 
 
@@ -215,8 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rlvr.data.local import allow_outside_images
     from rlvr.models.names import check_model_for_task
     from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
+    from rlvr.tasks.system_prompt import with_system_prompt
 
-    task = get_task(args.task)
+    task = with_system_prompt(get_task(args.task), args.system_prompt)
     settings = settings_for(args, task)
     check_model_for_task(args.checkpoint_path, task.name, task.is_multimodal, "--checkpoint-path")
     task.startup_check([task.correctness_reward])

@@ -19,11 +19,12 @@ from rlvr.errors import UserError, exit_on_user_error
 from rlvr.locks import OutputLock
 from rlvr.models.names import check_model_for_task
 from rlvr.tasks import get_task
+from rlvr.tasks.system_prompt import with_system_prompt
 from trainers.config import RunConfig
 from trainers.config_parser import parse_run_config
 from trainers.geometry import batch_geometry, num_processes
 from trainers.micro_batch import with_micro_batch
-from trainers.resume import LOCK_FILE, check_output_dir, nothing_left_to_train
+from trainers.resume import LOCK_FILE, check_named_checkpoint, check_output_dir, nothing_left_to_train
 
 if TYPE_CHECKING:
     from rlvr.tasks.base import Task
@@ -36,13 +37,14 @@ def main(argv: list[str] | None = None) -> None:
     # refused in seconds (torch and transformers take a minute to import on a loaded machine)
     config = parse_run_config(argv)
     filter_known_warnings()
-    if config.report_to != "wandb":
+    if "wandb" not in config.report_to and "all" not in config.report_to:
         forget_unused_wandb_mode()
-    task = get_task(config.task)
+    task = with_system_prompt(get_task(config.task), config.system_prompt)
     config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     check_model_for_task(config.model, task.name, task.is_multimodal, "--vlm-name")
     check_output_dir(config)
+    named_checkpoint = check_named_checkpoint(config)
     if config.mode != "eval":
         # A finished run is not trained again by accident.
         finished = nothing_left_to_train(config)
@@ -56,13 +58,14 @@ def main(argv: list[str] | None = None) -> None:
     is_first_process = int(os.environ.get("RANK", "0")) == 0
     lock_path = Path(config.output_dir) / LOCK_FILE
     with OutputLock(lock_path, f"--output-dir {config.output_dir}") if is_first_process else nullcontext():
-        run(config, task, geometry)
+        run(config, task, geometry, named_checkpoint)
 
 
-def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
+def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_checkpoint: str | None = None) -> None:
     # Load data (dpo with --preference-data: its pairs now, so a file without a usable pair stops in seconds)
     from rlvr.data.local import allow_outside_images
     from trainers.preference_pairs import preference_dataset
+    from trainers.run_data import load_run_dataset
 
     allow_outside_images(config.allow_outside_images)
     if config.preference_data:
@@ -71,18 +74,18 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
         problems, rows = load_preference_file(config, task)
         dataset = preference_dataset(config, task, rows, problems)
     else:
-        dataset = task.load_dataset(
-            config.dataset_name,
-            split=config.split,
-            path=config.dataset_path,
-            subset_size=config.subset_size,
-            seed=config.seed,
-        )
+        dataset = load_run_dataset(config, task)
 
     # Build rewards (before the model, so a reward that cannot run stops the job in seconds)
     from rlvr.tasks.base import select_rewards
 
-    rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=config.mode != "sft")
+    rewards = select_rewards(
+        task,
+        config.reward_funcs,
+        config.reward_weights,
+        needs_correctness=config.mode != "sft",
+        correctness=config.correctness_reward,
+    )
     if config.is_rl or (config.mode == "dpo" and not config.preference_data):
         task.startup_check(rewards.names)
 
@@ -104,7 +107,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
     if task.is_multimodal and not model_source.is_vision_language:  # a hub id is known only now
         raise UserError(f"--vlm-name {config.model} is a text-only model, but the {task.name} task shows images")
     processor = load_processor(model_source)
-    model = load_model(model_source)
+    model = load_model(model_source, config.dtype, config.attn_implementation)
 
     if config.mode == "eval":
         settings = GreedySettings(
@@ -129,7 +132,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
     run_name, report_to = run_name_for(config), setup_reporting(config.report_to)
     trainer = build_trainer(config, task, model, processor, dataset, rewards, geometry, run_name, report_to)
     use_short_console_log(trainer)
-    checkpoint = find_resume_checkpoint(config.output_dir, config.no_resume)
+    checkpoint = named_checkpoint or find_resume_checkpoint(config.output_dir, config.no_resume)
     if trainer.accelerator.is_main_process:
         if config.no_resume:
             discard_previous_run(config.output_dir)  # only with --overwrite (check_output_dir), and only now

@@ -1,6 +1,6 @@
 """Training curves and a summary from a run's trainer_state.json, also while the run is still going.
 
-    python monitor_training.py --checkpoint-dir grpo-start-ckpts/<run> [--output-dir plots]
+    python monitor_training.py --checkpoint-dir runs/<run> [--output-dir plots]
     python monitor_training.py --compare --checkpoints <run1> <run2> --labels GRPO NSR --output-dir comparison
 
 A run folder gives the newest checkpoint-N (by N) or its own top-level trainer_state.json, whichever has the
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-dir",
         dest="output_dir",
         type=Path,
-        help="folder the plots go to (<run>/monitor, or monitor_comparison with --compare, when omitted)",
+        help="folder the plots go to (default: <run>/monitor, or monitor_comparison with --compare)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace plots and summary.txt files the monitor did not write"

@@ -163,7 +163,7 @@ def save_results(results: list[dict], folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--dry", action="store_true", help="tiny sizes on the CPU")
     parser.add_argument("--cases", nargs="+", help="case names (default: all of the mode's cases)")
     parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S, help="GPU run: stop starting cases after")

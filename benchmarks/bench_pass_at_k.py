@@ -75,7 +75,7 @@ def compare_with_scipy(num_problems: int, repeats: int) -> tuple[list[float], li
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", type=int, default=100_000, help="problems in the counts file")
     parser.add_argument("--json-problems", type=int, default=10_000, help="problems in the samples JSON file")
     parser.add_argument("--samples", type=int, default=256)

@@ -150,7 +150,7 @@ def run_once(case: Case, rollouts: int) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7, help="rounds of every configuration")
     parser.add_argument("--rollouts", type=int, default=3, help="rollouts per run")
     args = parser.parse_args(argv)

@@ -1,9 +1,10 @@
 """Pass@k from a samples file: the unbiased estimator, bootstrap intervals over problems, and the command line.
 
 Run from the repository root (``python evaluation/pass_at_k.py --samples-path samples.json --output-path
-results.json``) or import ``evaluation.pass_at_k``. docs/evaluation.md describes the estimator, the intervals and
-the schemas: samples in (a samples JSON file, or a counts ``.jsonl`` file for large runs), results out. The tables
-it prints are in evaluation/results_tables.py, reading a results file back in evaluation/results_file.py.
+results.json``) or import ``evaluation.pass_at_k``. docs/pass-at-k-statistics.md describes the estimator and the
+intervals, docs/file-formats.md the schemas: samples in (a samples JSON file, or a counts ``.jsonl`` file for large
+runs), results out. The tables it prints are in evaluation/results_tables.py, reading a results file back in
+evaluation/results_file.py.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def compute_results(
     samples_path: str | None = None,
     generation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results object (schema in docs/evaluation.md) for ``problems``: counts read from a file (checked as they
+    """The results object (schema in docs/file-formats.md) for ``problems``: counts read from a file (checked as they
     were read) or samples-file records (checked here).
 
     ``k_values`` None means 1, 2, 4, ..., 256 up to the largest n. An explicit k larger than n is an error;
@@ -218,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="method name, samples file or results file to compare against (differences in the table)",
     )
     parser.add_argument(
-        "--k-values", nargs="+", type=int, help="k values to report (default 1 2 4 ... 256, those <= n)"
+        "--k-values", nargs="+", type=int, help="k values to report (default: 1 2 4 ... 256, those <= n)"
     )
     parser.add_argument(
         "--allow-ragged", action="store_true", help="allow problems with different n; each k uses problems with n >= k"

@@ -42,6 +42,7 @@ class SamplingSettings:
     # Which part of the dataset this file holds (evaluation/batching.py); 1 and 0 for the whole dataset.
     num_shards: int = 1
     shard_index: int = 0
+    system_prompt: str | None = None  # --system-prompt: the task's own system turn when None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

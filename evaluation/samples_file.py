@@ -3,7 +3,7 @@
 A samples file is ``{"metadata": {...}, "problems": [...]}`` (a bare list of problems is read too). Each problem:
 ``problem_id``, ``question``, ``answer``, ``samples`` (the completions), ``correct`` (one true/false per sample,
 the verifiable reward against the threshold), ``num_correct``, ``num_total``, and optionally ``dataset`` and
-``question_type`` for breakdowns. docs/evaluation.md shows an example. For runs too large to hold every sample,
+``question_type`` for breakdowns. docs/file-formats.md shows an example. For runs too large to hold every sample,
 evaluation/counts_file.py keeps only the counts.
 """
 

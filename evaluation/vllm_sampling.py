@@ -1,5 +1,5 @@
 """Sampling through vLLM, used by generate_samples.py when vLLM is installed and a GPU is there, or when
-``--engine vllm`` asks for it (also on the CPU, with vLLM's CPU build: tests_vllm/, docs/evaluation.md).
+``--engine vllm`` asks for it (also on the CPU, with vLLM's CPU build: tests_vllm/, docs/vllm-cpu.md).
 
 One request per problem asks for all n samples (``SamplingParams(n=...)``), and vLLM batches the requests itself
 (paged KV cache, the prompt read once per request). Each request carries its own seed, seed + problem index, so a

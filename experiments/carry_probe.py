@@ -32,7 +32,9 @@ from rlvr.tasks.carry.problems import CARRIES_TAG
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Strategy mix, entropy and KL to a reference on held-out problems.")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description="Strategy mix, entropy and KL to a reference on held-out problems."
+    )
     parser.add_argument("--checkpoints", nargs="+", required=True, help="model folders (checkpoint-N or final)")
     parser.add_argument("--reference", required=True, help="the model KL is measured against (the base)")
     parser.add_argument("--samples-per-prompt", type=int, default=16, help="completions per prompt (default 16)")

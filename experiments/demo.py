@@ -39,7 +39,7 @@ RL_FLAGS = [
 ]  # fmt: skip
 SAMPLE_FLAGS = [
     "--split", "test", "--prompt-style", "direct", "--max-problems", "32", "--num-samples", "16",
-    "--max-new-tokens", "12", "--batch-size", "16",
+    "--max-new-tokens", "12", "--batch-size", "16", "--temperature", "1.0",
 ]  # fmt: skip
 
 
@@ -59,7 +59,7 @@ def python(script: str, *args: str) -> list[str]:
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", default="runs/demo")
     args = parser.parse_args(argv)
     out = Path(args.output_dir).resolve()

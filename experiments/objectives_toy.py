@@ -48,7 +48,7 @@ COMMON_ARGS = ["--task", "carry", "--no-lora", "--disable-gradient-checkpointing
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="The decomposed objectives against controls on two-procedure addition."
+        allow_abbrev=False, description="The decomposed objectives against controls on two-procedure addition."
     )
     parser.add_argument("--run-dir", type=Path, default=None, help="checkpoints (default runs/objectives_toy)")
     parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "docs" / "results", help="report, figures")

@@ -28,7 +28,9 @@ from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Mean per-token policy entropy of checkpoints on held-out prompts.")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description="Mean per-token policy entropy of checkpoints on held-out prompts."
+    )
     parser.add_argument("--checkpoints", nargs="+", required=True, help="model folders (checkpoint-N or final)")
     parser.add_argument("--task", default="arithmetic")
     parser.add_argument("--dataset-name", default=None, help="the task's default dataset when omitted")

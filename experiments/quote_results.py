@@ -43,7 +43,7 @@ def replace_block(page: str, quoted: Sequence[str]) -> str:
 
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--report", type=Path, default=REPO_ROOT / "docs" / "results" / "objectives_toy.md")
     parser.add_argument("--page", type=Path, default=REPO_ROOT / "docs" / "objectives.md")
     args = parser.parse_args(argv)

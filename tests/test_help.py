@@ -1,4 +1,4 @@
-"""--help answers fast and shows every option's default; every command names its output flag --output."""
+"""--help answers fast and shows every option's default, once; every command names its output flag --output."""
 
 from __future__ import annotations
 
@@ -75,4 +75,6 @@ def test_help_shows_every_default_and_the_output_flag(script):
     assert blocks, text
     missing = [flag for flag, block in blocks.items() if "default: " not in block]
     assert missing == [], f"{script}: no default shown for {missing}"
+    twice = [flag for flag, block in blocks.items() if block.count("default") > 1]
+    assert twice == [], f"{script}: the default is said more than once for {twice}"
     assert "--output" in blocks, f"{script}: no --output flag"

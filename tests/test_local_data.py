@@ -136,9 +136,9 @@ def test_missing_path(tmp_path):
 
 
 def test_unsupported_extension(tmp_path):
-    (tmp_path / "data.csv").write_text("a,b\n")
-    with pytest.raises(UserError, match=r"data\.csv: unsupported file type '\.csv'"):
-        load_local_dataset(tmp_path / "data.csv")
+    (tmp_path / "data.tsv").write_text("a\tb\n")
+    with pytest.raises(UserError, match=r"data\.tsv: unsupported file type '\.tsv'"):
+        load_local_dataset(tmp_path / "data.tsv")
 
 
 def test_folder_that_is_not_a_saved_dataset(tmp_path):

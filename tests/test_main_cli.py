@@ -145,7 +145,7 @@ def test_default_output_dir_names_model_task_dataset_mode_and_seed():
     from trainers.setup import run_name_for
 
     nsr = parse_run_config(["--mode", "nsr", "--vlm-name", "qwen2-5-3b"])
-    assert nsr.output_dir == "grpo-start-ckpts/qwen2-5-3b-chart-synthetic-nsr-2025"
+    assert nsr.output_dir == "runs/qwen2-5-3b-chart-synthetic-nsr-2025"
     grpo = parse_run_config(["--vlm-name", "qwen2-5-3b", "--seed", "7", "--subset-size", "100", "--task", "countdown"])
-    assert grpo.output_dir == "grpo-start-ckpts/qwen2-5-3b-countdown-synthetic-grpo-7"
+    assert grpo.output_dir == "runs/qwen2-5-3b-countdown-synthetic-grpo-7"
     assert run_name_for(grpo) == "grpo-qwen2-5-3b-synthetic-100-7"

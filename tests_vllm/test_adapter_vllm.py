@@ -3,7 +3,8 @@ CPU build against the transformers path.
 
 vLLM takes the adapter merged into its base (rlvr/models/checkpoints.py ``full_model_source``), in a temporary model
 folder that is removed when sampling ends. Specified here, for a text adapter (tiny-arith after its warm start) and
-a vision-language one (tiny-vllm on charts; main.py's LoRA also adapts the vision tower's MLP):
+a vision-language one (tiny-vllm on charts, with ``--lora-target-modules`` naming the seven projections, taken as
+named, so the adapter reaches the vision tower's MLP too):
 
 - greedy samples of ``--engine vllm`` equal those of ``--engine transformers`` string for string, with the same
   metadata, which names the adapter folder;
@@ -13,8 +14,8 @@ a vision-language one (tiny-vllm on charts; main.py's LoRA also adapts the visio
 
 Why merged and not served by vLLM's own LoRA support (``enable_lora``, ``LoRARequest``): on Qwen2.5-VL the CPU
 build applies an adapter of the language model as the merge does, but ignores the vision tower's LoRA modules ("no
-matching PunicaWrapper is found; ... will be ignored"), and main.py's LoRA adapts the vision tower's MLP too (its
-projections carry the language model's names). The last test states it.
+matching PunicaWrapper is found; ... will be ignored"), and an adapter whose targets are named by the user may
+reach the vision tower's MLP (its projections carry the language model's names). The last test states it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import pytest
 
 from tests_vllm.runs import ARITHMETIC, run_script
 
+# The seven projections taken as named: in Qwen2.5-VL the MLP names match the vision tower's MLP as well.
+VISION_REACHING_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 GREEDY_TOP_P = "1e-6"  # below any runner-up's probability: only the most likely token is left to draw
 # A few steps of main.py's default LoRA (rank 8 on the attention and MLP projections) at a large learning rate:
 # enough for the adapter to change greedy answers. The run record and processor land in the folder as always.
@@ -52,9 +55,10 @@ def arithmetic_adapter(tmp_path_factory, warm_arith_model) -> Path:
 
 @pytest.fixture(scope="module")
 def chart_adapter(tmp_path_factory) -> Path:
-    """A LoRA adapter of tiny-vllm, trained on the synthetic charts."""
+    """A LoRA adapter of tiny-vllm, trained on the synthetic charts, in the language model and the vision tower."""
     output = tmp_path_factory.mktemp("chart-adapter") / "run"
-    return train_adapter(output, "--model", "tiny-vllm", "--task", "chart", "--subset-size", "16")
+    targets = ["--lora-target-modules", *VISION_REACHING_TARGETS]
+    return train_adapter(output, "--model", "tiny-vllm", "--task", "chart", "--subset-size", "16", *targets)
 
 
 def sample(tmp_path: Path, name: str, engine: str, *flags: str) -> tuple[dict, str]:
@@ -146,13 +150,9 @@ def test_vllm_lora_serving_matches_the_merge_for_the_language_model_only(tmp_pat
     from rlvr.models.registry import load_processor, resolve_model
     from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
     from tests.lora_adapter import random_lora_adapter
-    from trainers.config import RunConfig
-    from trainers.setup import build_lora_config
-
-    main_targets = sorted(build_lora_config(RunConfig()).target_modules)  # what main.py adapts
-    language_only, main_like = tmp_path / "language-model-only", tmp_path / "main-targets"
+    language_only, main_like = tmp_path / "language-model-only", tmp_path / "vision-reaching"
     random_lora_adapter("tiny-vllm", LANGUAGE_MODEL_TARGETS, seed=0).save_pretrained(language_only)
-    random_lora_adapter("tiny-vllm", main_targets, seed=1).save_pretrained(main_like)
+    random_lora_adapter("tiny-vllm", list(VISION_REACHING_TARGETS), seed=1).save_pretrained(main_like)
     base = resolve_model("tiny-vllm")
     task, processor = get_task("chart"), load_processor(base)
     rows = [dict(row) for row in task.load_dataset("synthetic", "test", None, 3, HELD_OUT_DATASET_SEED)]

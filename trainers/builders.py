@@ -12,7 +12,8 @@ from trainers.decomposed_trainer import DecomposedGRPOTrainer, ObjectiveConfig
 from trainers.generation_speed import enable_compiled_generation
 from trainers.geometry import BatchGeometry
 from trainers.input_grad_hooks import register_input_grad_hooks_once
-from trainers.setup import build_dpo_config, build_grpo_config, build_lora_config, common_trainer_kwargs
+from trainers.lora import build_lora_config, freeze_vision_tower
+from trainers.setup import build_dpo_config, build_grpo_config, common_trainer_kwargs
 from trainers.training_eval import attach_training_evaluation
 
 
@@ -45,6 +46,8 @@ def build_trainer(
     own checks as one line. For dpo, ``dataset`` holds the preference rows (trainers/preference_pairs.py)."""
     peft_config = build_lora_config(config)
     register_input_grad_hooks_once(model)  # TRL's checkpointing switch would add a hook every rollout
+    if config.freeze_vision_tower and not freeze_vision_tower(model):
+        raise UserError(f"--freeze-vision-tower: {config.model} has no vision tower (no model.visual weights)")
     try:
         if config.mode == "dpo":
             from trl import DPOTrainer
@@ -59,9 +62,11 @@ def build_trainer(
         if config.mode == "sft":
             from trl import SFTConfig, SFTTrainer
 
-            sft_config = SFTConfig(
-                **common_trainer_kwargs(config, run_name, report_to), max_length=None if task.is_multimodal else 2048
-            )
+            fields = {
+                **common_trainer_kwargs(config, run_name, report_to),
+                "max_length": None if task.is_multimodal else 2048,
+            }
+            sft_config = SFTConfig(**{**fields, **config.trl_args})
             return SFTTrainer(
                 model=model,
                 args=sft_config,
@@ -78,7 +83,7 @@ def build_trainer(
             train_dataset=add_prompts(task, dataset, config.prompt_style),
             processing_class=processor,
             peft_config=peft_config,
-            objective=objective_config(config, task.correctness_reward),
+            objective=objective_config(config, rewards.correctness_reward),
         )
         if config.compile_generation and not config.use_vllm:
             enable_compiled_generation(trainer)

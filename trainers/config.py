@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rlvr.errors import UserError
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
 from rlvr.tasks import TASK_MODULES, get_task
+from trainers.trl_names import refuse_for_mode
 
 # ppo is accepted by the parser only to answer with PPO_MESSAGE: a choice error would not say what to use instead.
 MODES = (*RL_MODES, "dpo", "sft", "eval", "ppo")
@@ -25,10 +26,12 @@ PPO_MESSAGE = (
     "critic"
 )
 TASKS = tuple(TASK_MODULES)
-REPORT_TO_CHOICES = ("wandb", "tensorboard", "none")
+# transformers' logging integrations a run may report to, several at once; none: only the console and trainer_state
+REPORT_TO_CHOICES = ("wandb", "tensorboard", "trackio", "mlflow", "comet_ml", "clearml", "swanlab", "all", "none")
 VLLM_MODES = ("colocate", "server")
 # --mode dpo: where a pair's chosen completion comes from (trainers/preference_pairs.py)
 CHOSEN_FROM_CHOICES = ("samples", "reference", "both")
+DTYPE_CHOICES = ("bfloat16", "float16", "float32", "auto")
 MAX_SEED = 2**32 - 1  # numpy's seeds, which transformers' set_seed passes the run's seed to
 
 
@@ -42,6 +45,10 @@ class RunConfig:
     model: str = "tiny"
     dataset_name: str | None = None  # the task's embedded dataset when None
     dataset_path: str | None = None
+    # A dataset of the user's (a hub id or local path in --dataset-name, or --dataset-path): its columns
+    question_column: str | None = None  # the task's own column names when None
+    answer_column: str | None = None
+    image_column: str | None = None
     split: str | None = None  # train, or test for --mode eval, when None
     prompt_style: str | None = None  # the task's first style when None
     seed: int = 2025
@@ -53,6 +60,7 @@ class RunConfig:
     split_on: str = "accuracy"
     reward_funcs: tuple[str, ...] | None = None
     reward_weights: tuple[float, ...] | None = None
+    correctness_reward: str | None = None  # the task's accuracy reward when None
     beta: float = 0.0  # the KL coefficient of RL modes; DPO's beta for --mode dpo (must then be above 0)
     entropy_coef: float = 0.0
     shuffle_rewards: bool = False  # control runs: rewards permuted within each rollout
@@ -92,9 +100,15 @@ class RunConfig:
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
+    lora_target_modules: tuple[str, ...] | None = None  # the language model's projections when None (trainers/lora.py)
+    lora_modules_to_save: tuple[str, ...] | None = None  # trained in full beside the adapter, e.g. lm_head
+    freeze_vision_tower: bool = False
     # Output
     output_dir: str | None = None
-    report_to: str = "wandb"
+    report_to: tuple[str, ...] = ("wandb",)
+    run_name: str | None = None  # {mode}-{model}-{dataset}-{size}-{seed} when None (trainers/setup.py)
+    log_completions: bool = False  # TRL's table of prompts, completions and rewards at each log, console and wandb
+    resume_from_checkpoint: str | None = None  # a named checkpoint-N; else the newest complete one of --output-dir
     save_steps: int = 50
     save_total_limit: int = 3
     logging_steps: int | None = None  # min(10, max_steps // 5, at least 1) when None: short runs log too
@@ -113,8 +127,17 @@ class RunConfig:
     eval_split: str = "test"
     log_kl: bool = False  # log the policy's KL to the start model at beta 0 (TRL logs its own above 0)
     config_file: str | None = None  # the YAML file the options came from, if any
+    system_prompt: str | None = None  # replaces the task's system turn (or adds one) in every prompt
+    # Model loading (TRL's ModelConfig names): the weights' dtype (bf16 on GPUs that have it when None) and attention
+    dtype: str | None = None
+    attn_implementation: str | None = None
+    # Every other field of the mode's TRL config the user set, under TRL's name, forwarded unchanged
+    # (trainers/trl_fields.py); e.g. {"epsilon_high": 0.28}
+    trl_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.report_to, str):  # one tracker named as a string, as before several were taken
+            object.__setattr__(self, "report_to", (self.report_to,))
         check_ranges(self)
 
     @property
@@ -124,6 +147,12 @@ class RunConfig:
     @property
     def is_decomposed(self) -> bool:
         return self.mode in DECOMPOSED_MODES
+
+    @property
+    def dataset_tag(self) -> str:
+        """The dataset as a folder-name part: a local file's or folder's name, or the name with '/' as '-'."""
+        name = self.dataset_name or ""
+        return Path(name).stem if Path(name).exists() else name.replace("/", "-")
 
     @property
     def model_tag(self) -> str:
@@ -193,6 +222,7 @@ def check_ranges(config: RunConfig) -> None:
         raise UserError("--num-generations must be at least 2 for RL modes (GRPO needs a group)")
     _check_dpo(config)
     _check_evaluation_during_training(config)
+    _check_choices(config)
     if (config.rollout_prompts is None) != (config.update_prompts is None):
         raise UserError("--rollout-prompts and --update-prompts go together; give both or neither")
     if config.rollout_prompts is not None and config.rollout_prompts % config.update_prompts:
@@ -200,6 +230,22 @@ def check_ranges(config: RunConfig) -> None:
             f"--rollout-prompts ({config.rollout_prompts}) must be a multiple of --update-prompts "
             f"({config.update_prompts})"
         )
+
+
+def _check_choices(config: RunConfig) -> None:
+    """Options that only some modes take, or that exclude each other."""
+    targets = config.lora_target_modules or ()
+    if "all-linear" in targets and len(targets) > 1:
+        raise UserError("--lora-target-modules takes module names or all-linear alone, not both")
+    if "none" in config.report_to and len(config.report_to) > 1:
+        raise UserError(f"--report-to none goes alone, got {' '.join(config.report_to)}")
+    if config.resume_from_checkpoint is not None and config.no_resume:
+        raise UserError("--resume-from-checkpoint and --no-resume contradict each other; give one")
+    if config.correctness_reward is not None and not config.is_rl:
+        raise UserError(f"--correctness-reward is for the RL modes, not --mode {config.mode}")
+    refusal = refuse_for_mode(config.mode, config.loss_type, config.trl_args)
+    if refusal:
+        raise UserError(refusal)
 
 
 def _check_dpo(config: RunConfig) -> None:
@@ -256,8 +302,8 @@ def resolve(config: RunConfig) -> RunConfig:
         logging_steps=config.logging_steps or default_logging_steps(config.max_steps),
     )
     if resolved.output_dir is None:
-        name = f"{resolved.model_tag}-{resolved.task}-{dataset_name}-{resolved.mode}-{resolved.seed}"
-        resolved = dataclasses.replace(resolved, output_dir=f"grpo-start-ckpts/{name}")
+        name = f"{resolved.model_tag}-{resolved.task}-{resolved.dataset_tag}-{resolved.mode}-{resolved.seed}"
+        resolved = dataclasses.replace(resolved, output_dir=f"runs/{name}")
     return resolved
 
 

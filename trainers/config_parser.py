@@ -1,16 +1,14 @@
 """Parsing main.py's options: argparse for the command line, and a ``--config FILE`` YAML turned into the same
-flags, so its values meet the same type, choice and range checks (the command line wins where both set an
-option). The result is a resolved ``RunConfig`` (trainers/config.py).
+flags (trainers/config_file.py), so its values meet the same type, choice and range checks (the command line wins
+where both set an option). Our options also answer to TRL's names for them (``--model_name_or_path``,
+``--num_train_epochs``, ...); every other GRPOConfig / TrainingArguments field is TRL's own
+(trainers/trl_fields.py). The result is a resolved ``RunConfig`` (trainers/config.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError
@@ -19,6 +17,7 @@ from trainers.config import (
     CHOSEN_FROM_CHOICES,
     DEFAULT_LOGGING_STEPS,
     DEFAULTS,
+    DTYPE_CHOICES,
     MODES,
     REPORT_TO_CHOICES,
     TASKS,
@@ -26,12 +25,23 @@ from trainers.config import (
     RunConfig,
     resolve,
 )
+from trainers.config_file import yaml_as_flags
+from trainers.trl_spelling import add_trl_aliases, booleans_as_flags, trl_fields
+
+TRL_FIELDS_EPILOG = (
+    "Every other field of TRL's GRPOConfig (DPOConfig, SFTConfig for those modes) and of transformers' "
+    "TrainingArguments is taken under TRL's name, with underscores or dashes (--epsilon_high 0.28, "
+    "--mask-truncated-completions true, --generation_kwargs '{\"top_k\": 20}'), on the command line or as a YAML "
+    "key, and passed to TRL unchanged with TRL's default when not given; docs/coming-from-trl.md lists our options' "
+    "TRL names."
+)
 
 
 def build_parser(source: str = "") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Train or evaluate a (vision-)language model with GRPO, PSR, NSR, W-REINFORCE, DPO or SFT.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=TRL_FIELDS_EPILOG,
     )
     d = DEFAULTS
     parser.add_argument("--config", help="YAML file of these options (dashes or underscores); the command line wins")
@@ -45,13 +55,25 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.model,
         help="short name, tiny, tiny-text, a hub id or a folder",
     )
-    run.add_argument("--dataset-name", default=d.dataset_name, help="dataset name; the task's embedded one if omitted")
+    run.add_argument("--dataset-name", default=d.dataset_name, help="dataset name (default: the task's embedded one)")
     run.add_argument(
-        "--dataset-path", default=d.dataset_path, help="local copy: save_to_disk folder, parquet, json(l)"
+        "--dataset-path", default=d.dataset_path, help="local data: save_to_disk, parquet, json(l), csv, imagefolder"
     )
-    run.add_argument("--split", default=d.split, help="dataset split; train, or test for --mode eval, when omitted")
     run.add_argument(
-        "--prompt-style", default=d.prompt_style, help="prompt template (chart: structured, think, direct)"
+        "--question-column", default=d.question_column, help="your dataset's question column (default: the task's)"
+    )
+    run.add_argument(
+        "--answer-column", default=d.answer_column, help="your dataset's answer column (default: the task's)"
+    )
+    run.add_argument("--image-column", default=d.image_column, help="your dataset's picture column (default: image)")
+    run.add_argument("--split", default=d.split, help="dataset split (default: train; test for --mode eval)")
+    run.add_argument(
+        "--prompt-style",
+        default=d.prompt_style,
+        help="prompt template, e.g. chart: structured, think, direct (default: the task's first)",
+    )
+    run.add_argument(
+        "--system-prompt", default=d.system_prompt, help="replaces the task's system turn (default: the task's own)"
     )
     run.add_argument("--seed", type=int, default=d.seed)
     run.add_argument("--subset-size", type=int, default=d.subset_size, help="seeded random subset of this many rows")
@@ -78,7 +100,19 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         default=d.split_on,
         help="correctness from the verifiable reward, or from the weighted total reward",
     )
-    objective.add_argument("--reward-funcs", nargs="+", default=d.reward_funcs, help="subset of the task's rewards")
+    objective.add_argument(
+        "--reward-funcs",
+        nargs="+",
+        default=d.reward_funcs,
+        help="the task's rewards by name, or your own: package.module.function or path/to/file.py:function "
+        "(default: all of the task's)",
+    )
+    objective.add_argument(
+        "--correctness-reward",
+        default=d.correctness_reward,
+        help="the reward that decides whether a sample is correct: a name, or your own as in --reward-funcs "
+        "(default: the task's accuracy reward)",
+    )
     objective.add_argument("--reward-weights", nargs="+", type=float, default=d.reward_weights)
     objective.add_argument(
         "--beta",
@@ -166,7 +200,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         "--batch-size",
         type=int,
         default=d.batch_size,
-        help="completions per device per micro-step; when omitted, from GPU memory with --update-prompts, else 2",
+        help="completions per device per micro-step (default: from GPU memory with --update-prompts, else 2)",
     )
     geometry.add_argument("--gradient-accumulation-steps", type=int, default=d.gradient_accumulation_steps)
     geometry.add_argument("--steps-per-generation", type=int, default=d.steps_per_generation)
@@ -211,6 +245,33 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     optim.add_argument("--lora-rank", type=int, default=d.lora_rank)
     optim.add_argument("--lora-alpha", type=int, default=d.lora_alpha)
     optim.add_argument("--lora-dropout", type=float, default=d.lora_dropout)
+    optim.add_argument(
+        "--lora-target-modules",
+        nargs="+",
+        default=d.lora_target_modules,
+        help="module names to adapt, or all-linear (default: the language model's q/k/v/o/gate/up/down_proj, "
+        "not the vision tower's)",
+    )
+    optim.add_argument(
+        "--lora-modules-to-save", nargs="+", default=d.lora_modules_to_save, help="modules trained in full with LoRA"
+    )
+    optim.add_argument(
+        "--freeze-vision-tower",
+        action="store_true",
+        default=d.freeze_vision_tower,
+        help="train no vision-tower weight: frozen in full fine-tuning, no LoRA module in it",
+    )
+    optim.add_argument(
+        "--dtype",
+        "--torch-dtype",
+        dest="dtype",
+        choices=DTYPE_CHOICES,
+        default=d.dtype,
+        help="dtype of the loaded weights (default: bfloat16 on GPUs that have it, else float16; float32 on CPU)",
+    )
+    optim.add_argument(
+        "--attn-implementation", default=d.attn_implementation, help="e.g. sdpa, eager, flash_attention_2"
+    )
 
     output = parser.add_argument_group("output")
     output.add_argument(
@@ -218,16 +279,31 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         "--output-dir",
         dest="output_dir",
         default=d.output_dir,
-        help="grpo-start-ckpts/{model}-{task}-{dataset}-{mode}-{seed} when omitted",
+        help="(default: runs/{model}-{task}-{dataset}-{mode}-{seed})",
     )
-    output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default=d.report_to)
+    output.add_argument(
+        "--report-to", nargs="+", choices=REPORT_TO_CHOICES, default=d.report_to, help="one or several"
+    )
+    output.add_argument("--run-name", default=d.run_name, help="(default: {mode}-{model}-{dataset}-{size}-{seed})")
+    output.add_argument(
+        "--log-completions",
+        action="store_true",
+        default=d.log_completions,
+        help="TRL's table of prompts, completions and rewards at each log (console, wandb)",
+    )
+    output.add_argument(
+        "--resume-from-checkpoint",
+        default=d.resume_from_checkpoint,
+        help="resume this checkpoint-N folder, checked to be a run with these settings (default: the newest "
+        "complete checkpoint in --output-dir)",
+    )
     output.add_argument("--save-steps", type=int, default=d.save_steps)
     output.add_argument("--save-total-limit", type=int, default=d.save_total_limit)
     output.add_argument(
         "--logging-steps",
         type=int,
         default=d.logging_steps,
-        help=f"log every this many steps; {DEFAULT_LOGGING_STEPS}, or max-steps / 5 for shorter runs, when omitted",
+        help=f"log every this many steps (default: {DEFAULT_LOGGING_STEPS}, or max-steps / 5 for shorter runs)",
     )
     output.add_argument("--no-resume", action="store_true", default=d.no_resume, help="start over instead of resuming")
     output.add_argument(
@@ -240,6 +316,7 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
     )
     _add_evaluation_during_training(parser)
+    add_trl_aliases(parser)
     return finish_parser(parser, error_prefix=source)
 
 
@@ -268,24 +345,24 @@ def _add_evaluation_during_training(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Parsing
-
-
 def parse_run_config(argv: list[str] | None = None) -> RunConfig:
-    """The run's configuration from ``argv`` (and the YAML file it names), checked and resolved."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The run's configuration from ``argv`` (and the YAML file it names), checked and resolved.
+
+    Words and YAML keys that are none of our options are TRL fields (trainers/trl_fields.py), parsed only then."""
     parser = build_parser()
+    argv = booleans_as_flags(parser, list(sys.argv[1:] if argv is None else argv))
     config_path = parser.parse_known_args(argv)[0].config
-    yaml_flags = _yaml_as_flags(parser, config_path) if config_path else []
+    yaml_flags, yaml_trl = yaml_as_flags(parser, config_path) if config_path else ([], {})
     if yaml_flags:
         # The file's values alone first, so an error in them names the file.
         build_parser(source=f"config file {config_path}: ").parse_args(yaml_flags)
-    values = vars(parser.parse_args(yaml_flags + argv))
+    namespace, leftover = parser.parse_known_args(yaml_flags + argv)
+    values = vars(namespace)
     values.pop("config")
-    for name in ("reward_funcs", "reward_weights"):
+    for name in ("reward_funcs", "reward_weights", "lora_target_modules", "lora_modules_to_save", "report_to"):
         if values[name] is not None:
             values[name] = tuple(values[name])
+    values.update(trl_fields(values["mode"], config_path, yaml_trl, leftover))
     try:
         config = RunConfig(**values, config_file=config_path)
     except UserError as error:
@@ -302,61 +379,3 @@ def _from_file(error: UserError, yaml_flags: list[str], argv: list[str]) -> bool
         return any(item == flag or item.startswith(flag + "=") for item in flags)
 
     return sets(yaml_flags) and not sets(argv)
-
-
-def _yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> list[str]:
-    """The YAML mapping as command-line flags, so its values meet the very checks typed flags meet."""
-    config_path = Path(path)
-    if config_path.is_dir():
-        raise UserError(f"config file {path} is a folder, not a YAML file")
-    if not config_path.is_file():
-        raise UserError(f"config file {path} does not exist")
-    try:
-        values = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"config file {path} is not valid YAML: {first_line}") from None
-    if not isinstance(values, dict):
-        raise UserError(f"config file {path} must hold a mapping of option names to values")
-    actions = {action.dest: action for action in parser._actions if action.option_strings}
-    flags: list[str] = []
-    for key, value in values.items():
-        dest = str(key).lstrip("-").replace("-", "_")
-        dest = "model" if dest == "vlm_name" else dest
-        action = actions.get(dest)
-        if action is None or dest in ("config", "help"):
-            raise UserError(f"config file {path}: unknown option {key!r}")
-        flags += _flags_for(action, value, f"config file {path}: {key}")
-    return flags
-
-
-def _flags_for(action: argparse.Action, value: Any, where: str) -> list[str]:
-    flag = action.option_strings[0]
-    if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
-        if not isinstance(value, bool):
-            raise UserError(f"{where} must be true or false, got {value!r}")
-        if isinstance(action, argparse._StoreTrueAction):
-            return [flag] if value else []
-        return [flag if value else "--no-" + flag.removeprefix("--")]
-    if value is None:
-        return []
-    if action.nargs == "+":
-        items = value if isinstance(value, list) else [value]
-        if not items or any(isinstance(item, list | dict) or item is None for item in items):
-            raise UserError(f"{where} must be a value or a list of values, got {value!r}")
-        for item in items:
-            # argparse would read an item such as "--no-resume" as a flag of its own, not as a value.
-            if isinstance(item, str) and item.startswith("-") and not _is_number(item):
-                raise UserError(f"{where}: the item {item!r} starts with '-', which would make it a flag; remove it")
-        return [flag, *map(str, items)]
-    if isinstance(value, list | dict):
-        raise UserError(f"{where} takes one value, got {type(value).__name__} {value!r}"[:200])
-    return [f"{flag}={value}"]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

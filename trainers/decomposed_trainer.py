@@ -31,6 +31,7 @@ from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
+from trainers.model_card import card_identity
 from trainers.objectives import coin_flip_rewards, decomposed_advantages, sample_correctness, shuffled_rows
 from trainers.policy_kl import PolicyKLLogging
 from trainers.rollout import (
@@ -45,10 +46,8 @@ from trainers.rollout import (
     take_rows,
     updates_for,
 )
+from trainers.trl_names import TOKEN_MEAN_LOSS_TYPES
 from trainers.vllm_cpu_sync import sync_weights_by_reload, vllm_runs_on_cpu
-
-# Loss types whose normaliser is a token count over the loss mask, so that dropped samples leave the denominator.
-TOKEN_MEAN_LOSS_TYPES = ("dapo", "bnpo")
 
 # The private TRL methods this trainer overrides or relies on; tests check the installed TRL still has them.
 TRL_METHODS_WE_OVERRIDE = (
@@ -88,6 +87,7 @@ class DecomposedGRPOTrainer(PolicyKLLogging, GRPOTrainer):
     def __init__(self, *args: Any, objective: ObjectiveConfig, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.objective = objective
+        self._name, self._paper, self._tag_names = card_identity(objective.mode, self._paper)
         if objective.correctness_reward not in self.reward_func_names:
             raise ValueError(
                 f"the correctness reward {objective.correctness_reward!r} is not among the reward functions "

@@ -35,8 +35,13 @@ def newest_complete_checkpoint(output_dir: Path) -> Path | None:
     The Trainer writes trainer_state.json after the weights and the optimizer, so a checkpoint killed while being
     saved lacks it (or holds half of it); such a folder is passed over and the one before it resumes.
     """
+    return next(_complete_checkpoints(output_dir), None)
+
+
+def _complete_checkpoints(output_dir: Path):
+    """The complete checkpoint-N folders of ``output_dir``, newest first."""
     if not output_dir.is_dir():
-        return None
+        return
     matches = ((CHECKPOINT_NAME.match(child.name), child) for child in output_dir.iterdir())
     numbered = sorted(((int(match.group(1)), child) for match, child in matches if match), reverse=True)
     for _, folder in numbered:
@@ -45,8 +50,7 @@ def newest_complete_checkpoint(output_dir: Path) -> Path | None:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             continue
         if isinstance(state, dict):
-            return folder
-    return None
+            yield folder
 
 
 def find_resume_checkpoint(output_dir: str, no_resume: bool) -> str | None:
@@ -55,6 +59,26 @@ def find_resume_checkpoint(output_dir: str, no_resume: bool) -> str | None:
         return None
     checkpoint = newest_complete_checkpoint(Path(output_dir))
     return str(checkpoint) if checkpoint else None
+
+
+def check_named_checkpoint(config: RunConfig) -> str | None:
+    """The checkpoint --resume-from-checkpoint names, once it is complete and its run has this run's settings."""
+    if config.resume_from_checkpoint is None:
+        return None
+    named = Path(config.resume_from_checkpoint)
+    flag = f"--resume-from-checkpoint {config.resume_from_checkpoint}"
+    if not named.is_dir():
+        raise UserError(f"{flag}: no such folder")
+    if not CHECKPOINT_NAME.match(named.name):
+        raise UserError(f"{flag}: not a checkpoint-N folder of a run")
+    if named.resolve() not in {path.resolve() for path in _complete_checkpoints(named.parent)}:
+        raise UserError(f"{flag}: incomplete (no readable trainer_state.json); name an earlier checkpoint")
+    if not (named.parent / RUN_CONFIG_FILE).exists():
+        raise UserError(f"{flag}: its run folder has no {RUN_CONFIG_FILE}, so it cannot be checked to be this run")
+    differing = differences_from_recorded(config, read_run_record(named.parent))
+    if differing:
+        raise UserError(f"{flag} belongs to another run ({', '.join(differing)}); resume it with its settings")
+    return str(named)
 
 
 def check_output_dir(config: RunConfig) -> None:

@@ -10,24 +10,22 @@ from __future__ import annotations
 
 from rlvr.tasks import get_task
 from rlvr.tasks.base import select_rewards
+from rlvr.tasks.system_prompt import with_system_prompt
 from trainers.builders import build_trainer
 from trainers.config import RunConfig
 from trainers.geometry import batch_geometry, num_processes
 from trainers.micro_batch import with_micro_batch
+from trainers.run_data import load_run_dataset
 from trainers.setup import run_name_for, use_short_console_log
 
 
 def build_rl_trainer(config: RunConfig, model, processor):
     """The DecomposedGRPOTrainer main.py would train for ``config`` (an RL mode), on ``model`` and ``processor``."""
-    task = get_task(config.task)
-    dataset = task.load_dataset(
-        config.dataset_name,
-        split=config.split,
-        path=config.dataset_path,
-        subset_size=config.subset_size,
-        seed=config.seed,
+    task = with_system_prompt(get_task(config.task), config.system_prompt)
+    dataset = load_run_dataset(config, task)
+    rewards = select_rewards(
+        task, config.reward_funcs, config.reward_weights, needs_correctness=True, correctness=config.correctness_reward
     )
-    rewards = select_rewards(task, config.reward_funcs, config.reward_weights, needs_correctness=True)
     task.startup_check(rewards.names)
     config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes())

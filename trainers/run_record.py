@@ -20,13 +20,16 @@ RUN_CONFIG_FILE = "run_config.json"
 
 # Settings a resumed run may change: when it logs, saves and stops, where its numbers are reported, and how the
 # work is placed on the hardware. Every other RunConfig field changes what is trained, and resuming under another
-# value is refused (trainers/resume.py); docs/training.md lists these.
+# value is refused (trainers/resume.py); docs/flags.md lists these.
 SAFE_TO_CHANGE = (
     "output_dir",  # the same folder, spelt another way
     "config_file",
     "no_resume",
     "overwrite",
     "report_to",
+    "run_name",
+    "log_completions",
+    "resume_from_checkpoint",  # how a resume is asked for, not what is trained
     "logging_steps",
     "save_steps",
     "save_total_limit",
@@ -50,6 +53,7 @@ SAFE_TO_CHANGE = (
     "eval_dataset",
     "eval_split",
     "log_kl",
+    "attn_implementation",  # the same attention computed by another kernel
 )
 
 

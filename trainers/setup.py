@@ -16,9 +16,11 @@ WANDB_PROJECT = "chartrl-nsr"
 
 
 def run_name_for(config: RunConfig) -> str:
-    """{mode}-{model}-{dataset}-{size}-{seed}, size being the subset size or 'full'."""
+    """--run-name, or {mode}-{model}-{dataset}-{size}-{seed}, size being the subset size or 'full'."""
+    if config.run_name:
+        return config.run_name
     size = str(config.subset_size) if config.subset_size else "full"
-    return f"{config.mode}-{config.model_tag}-{config.dataset_name}-{size}-{config.seed}"
+    return f"{config.mode}-{config.model_tag}-{config.dataset_tag}-{size}-{config.seed}"
 
 
 def is_main_process() -> bool:
@@ -34,18 +36,20 @@ def _has_wandb_credentials() -> bool:
         return False
 
 
-def setup_reporting(report_to: str) -> list[str]:
-    """The Trainer's report_to list. wandb without credentials runs offline, saying so once, never prompting."""
-    if report_to == "none":
+def setup_reporting(report_to: tuple[str, ...] | str) -> list[str]:
+    """The Trainer's report_to list. wandb without credentials runs offline, saying so once, never prompting; its
+    project is $WANDB_PROJECT when set (as with TRL), else WANDB_PROJECT."""
+    names = [report_to] if isinstance(report_to, str) else list(report_to)
+    if "none" in names:
         return []
-    if report_to == "tensorboard":
-        return ["tensorboard"]
+    if "wandb" not in names and "all" not in names:
+        return names
     os.environ.setdefault("WANDB_PROJECT", WANDB_PROJECT)
     if os.environ.get("WANDB_MODE") not in ("offline", "disabled") and not _has_wandb_credentials():
         os.environ["WANDB_MODE"] = "offline"
         if is_main_process():
             print("wandb: no credentials found (WANDB_API_KEY or ~/.netrc); logging offline to ./wandb", flush=True)
-    return ["wandb"]
+    return names
 
 
 def device_flags() -> dict:
@@ -104,13 +108,13 @@ def common_trainer_kwargs(config: RunConfig, run_name: str, report_to: list[str]
 
 
 def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str, report_to: list[str]):
+    """TRL's GRPOConfig from our options, then every TRL field the user set under TRL's name (``trl_args``)."""
     from trl import GRPOConfig
 
-    trainer_kwargs = common_trainer_kwargs(config, run_name, report_to)
-    trainer_kwargs["per_device_train_batch_size"] = geometry.per_device_batch
-    trainer_kwargs["gradient_accumulation_steps"] = geometry.accumulation_steps
-    return GRPOConfig(
-        **trainer_kwargs,
+    fields = common_trainer_kwargs(config, run_name, report_to)
+    fields.update(
+        per_device_train_batch_size=geometry.per_device_batch,
+        gradient_accumulation_steps=geometry.accumulation_steps,
         num_generations=config.num_generations,
         max_completion_length=config.max_completion_length,
         temperature=config.temperature,
@@ -126,9 +130,10 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
-        log_completions=False,
+        log_completions=config.log_completions,
         **grpo_generation_fields(config),
     )
+    return GRPOConfig(**{**fields, **config.trl_args})
 
 
 def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):
@@ -140,22 +145,8 @@ def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):
     """
     from trl import DPOConfig
 
-    return DPOConfig(**common_trainer_kwargs(config, run_name, report_to), beta=config.beta, max_length=None)
-
-
-def build_lora_config(config: RunConfig):
-    """LoRA of the original script: r 8, alpha 16, dropout 0.05 on the attention and MLP projections."""
-    if not config.lora:
-        return None
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=config.lora_rank,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-        task_type="CAUSAL_LM",
-    )
+    fields = {**common_trainer_kwargs(config, run_name, report_to), "beta": config.beta, "max_length": None}
+    return DPOConfig(**{**fields, **config.trl_args})
 
 
 def short_console_log():

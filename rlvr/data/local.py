@@ -1,4 +1,5 @@
-"""Read a dataset from local files: a ``save_to_disk`` folder, Parquet, JSON or JSON Lines.
+"""Read a dataset from local files: a ``save_to_disk`` folder, Parquet, JSON, JSON Lines or CSV, or an imagefolder
+(pictures beside a metadata.csv / metadata.jsonl whose ``file_name`` column names them, as datasets' imagefolder).
 
 Image columns may hold paths relative to the data file; they are resolved here, once, so that every reader
 downstream gets absolute paths (or bytes) and a missing picture is reported with its file and row instead of
@@ -7,6 +8,7 @@ failing later inside a training step.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -22,7 +24,8 @@ from PIL import UnidentifiedImageError
 
 from rlvr.errors import UserError
 
-LOCAL_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
+LOCAL_FILE_SUFFIXES = (".json", ".jsonl", ".parquet", ".csv")
+IMAGEFOLDER_METADATA = ("metadata.csv", "metadata.jsonl")  # datasets' imagefolder: file_name names each picture
 DEFAULT_IMAGE_COLUMNS = ("image",)
 JSON_ROW_LIST_KEYS = ("data", "qa_pairs")  # {"data": [...]}; PlotQA's own files use {"qa_pairs": [...]}
 
@@ -59,13 +62,17 @@ def load_local_dataset(
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
+    metadata = next((path / name for name in IMAGEFOLDER_METADATA if (path / name).is_file()), None)
+    if path.is_dir() and metadata is not None:
+        rows, locate = _read_imagefolder_rows(metadata)
+        return _rows_to_dataset(rows, metadata, locate, (*image_columns, "image"), image_search_dirs)
     if path.is_dir():
         # A saved folder stands where a data file would; its pictures may sit beside it or inside it.
         dataset, base_dirs = _read_saved_folder(path, split, default_split), [path.parent, path]
     elif path.suffix.lower() == ".parquet":
         dataset, base_dirs = _read_parquet(path), [path.parent]
-    elif path.suffix.lower() in (".json", ".jsonl"):
-        rows, locate = _read_json_rows(path)
+    elif path.suffix.lower() in (".json", ".jsonl", ".csv"):
+        rows, locate = _read_csv_rows(path) if path.suffix.lower() == ".csv" else _read_json_rows(path)
         if not rows:
             raise UserError(f"{path}: the dataset is empty")
         return _rows_to_dataset(rows, path, locate, image_columns, image_search_dirs)
@@ -196,6 +203,32 @@ def _read_json_rows(path: Path) -> tuple[list[dict], RowLocator]:
         if not isinstance(row, dict):
             raise UserError(f"{path}: row {index} is {type(row).__name__}, expected an object")
     return document, lambda row: f"{path}: row {row}"
+
+
+def _read_csv_rows(path: Path) -> tuple[list[dict], RowLocator]:
+    """The rows of a CSV file with a header line; every cell is text (an empty cell is None)."""
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    rows: list[dict] = []
+    line_numbers: list[int] = []
+    try:
+        for row in reader:
+            if None in row:
+                raise UserError(f"{path}: line {reader.line_num} has more cells than the header has names")
+            rows.append({name: value if value != "" else None for name, value in row.items()})
+            line_numbers.append(reader.line_num)
+    except csv.Error as error:
+        raise UserError(f"{path}: malformed CSV at line {reader.line_num}: {error}") from None
+    return rows, lambda row: f"{path}: row {row} (line {line_numbers[row]})"
+
+
+def _read_imagefolder_rows(metadata: Path) -> tuple[list[dict], RowLocator]:
+    """An imagefolder's metadata rows, each with its picture (``file_name``) as the ``image`` column."""
+    rows, locate = _read_csv_rows(metadata) if metadata.suffix == ".csv" else _read_json_rows(metadata)
+    if rows and "file_name" not in rows[0]:
+        raise UserError(f"{metadata}: an imagefolder's metadata needs a file_name column naming each picture")
+    for row in rows:
+        row.setdefault("image", row.pop("file_name", None))
+    return rows, locate
 
 
 def _parse_json_lines(path: Path, text: str) -> tuple[list[dict], RowLocator]:

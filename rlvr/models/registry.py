@@ -108,9 +108,14 @@ def load_processor(model: ResolvedModel):
     return tokenizer
 
 
-def load_model(model: ResolvedModel, dtype: torch.dtype | None = None):
-    """The model, without device_map so that DeepSpeed ZeRO-3 can shard it."""
+def load_model(model: ResolvedModel, dtype: torch.dtype | str | None = None, attn_implementation: str | None = None):
+    """The model, without device_map so that DeepSpeed ZeRO-3 can shard it. ``dtype`` may be a torch dtype's name
+    or "auto" (the checkpoint's own); ``training_dtype()`` when None."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
+    if isinstance(dtype, str) and dtype != "auto":
+        dtype = getattr(torch, dtype)
     model_class = AutoModelForImageTextToText if model.is_vision_language else AutoModelForCausalLM
-    return model_class.from_pretrained(model.source, dtype=dtype or training_dtype())
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    return model_class.from_pretrained(model.source, dtype=dtype or training_dtype(), **extra)

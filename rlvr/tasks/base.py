@@ -13,7 +13,9 @@ from typing import Any
 
 from datasets import Dataset
 
+from rlvr.data.user_columns import ColumnMap
 from rlvr.errors import UserError
+from rlvr.tasks.user_rewards import is_user_reward, load_user_reward
 
 RewardFunction = Callable[..., list[float | None]]
 
@@ -41,6 +43,8 @@ class Task:
         question_column / answer_column: the row fields shown as question and answer in sample files.
         startup_check: fails with one clear line before training if a selected reward cannot run.
         exact_match: ``(completion, row) -> bool``, the strict metric --mode eval reports beside the relaxed one.
+        from_columns: ``(raw, columns, source) -> Dataset``, the user's rows (rlvr/data/user_columns.py) in the
+            task's schema; None for a task that takes only its own datasets.
     """
 
     name: str
@@ -58,6 +62,7 @@ class Task:
     answer_column: str = "label"
     startup_check: Callable[[Sequence[str]], None] = field(default=_no_startup_check)
     exact_match: Callable[[str, dict], bool] | None = None
+    from_columns: Callable[[Dataset, ColumnMap, str], Dataset] | None = None
 
     @property
     def default_prompt_style(self) -> str:
@@ -66,26 +71,39 @@ class Task:
 
 @dataclass(frozen=True)
 class RewardSelection:
-    """The reward functions a run trains on, their names and weights, in the same order."""
+    """The reward functions a run trains on, their names and weights, in the same order, and the name of the one
+    that decides whether a sample is correct (None when nothing needs correctness)."""
 
     names: list[str]
     functions: list[RewardFunction]
     weights: list[float]
+    correctness_reward: str | None = None
 
 
 def select_rewards(
-    task: Task, names: Sequence[str] | None, weights: Sequence[float] | None, needs_correctness: bool
+    task: Task,
+    names: Sequence[str] | None,
+    weights: Sequence[float] | None,
+    needs_correctness: bool,
+    correctness: str | None = None,
 ) -> RewardSelection:
-    """Resolve ``--reward-funcs`` / ``--reward-weights``.
+    """Resolve ``--reward-funcs`` / ``--reward-weights`` / ``--correctness-reward``.
 
-    The correctness reward is always computed when ``needs_correctness``: if the user left it out, it joins with
-    weight 0, so it decides correctness without entering the total reward.
+    A name is one of the task's rewards or the user's function (rlvr/tasks/user_rewards.py), named then by the
+    function's name. The correctness reward (the task's accuracy reward unless ``correctness`` names another) is
+    always computed when ``needs_correctness``: if the user left it out, it joins with weight 0, so it decides
+    correctness without entering the total reward.
     """
-    chosen = list(names) if names else list(task.default_reward_names)
-    unknown = [name for name in chosen if name not in task.reward_functions]
+    specs = list(names) if names else list(task.default_reward_names)
+    unknown = [name for name in specs if name not in task.reward_functions and not is_user_reward(name)]
     if unknown:
         valid = ", ".join(task.reward_functions)
-        raise UserError(f"unknown reward function(s) {', '.join(unknown)} for task {task.name}; valid: {valid}")
+        raise UserError(
+            f"unknown reward function(s) {', '.join(unknown)} for task {task.name}; valid: {valid}, or your own as "
+            "package.module.function or path/to/file.py:function"
+        )
+    loaded = [_reward_for(task, spec) for spec in specs]
+    chosen, functions = [name for name, _ in loaded], dict(loaded)
     if len(set(chosen)) != len(chosen):
         raise UserError(f"--reward-funcs names a reward twice: {' '.join(chosen)}")
     if weights is None:
@@ -96,10 +114,26 @@ def select_rewards(
         chosen_weights = [float(weight) for weight in weights]
     if not all(math.isfinite(weight) for weight in chosen_weights):
         raise UserError("--reward-weights must be finite numbers")
-    if needs_correctness and task.correctness_reward not in chosen:
-        chosen.append(task.correctness_reward)
+    if not needs_correctness:
+        return RewardSelection(chosen, [functions[name] for name in chosen], chosen_weights)
+    judge = correctness or task.correctness_reward
+    if judge not in functions:
+        if judge not in task.reward_functions and not is_user_reward(judge):
+            raise UserError(
+                f"--correctness-reward {judge} is neither among --reward-funcs ({', '.join(chosen)}) nor a reward of "
+                f"task {task.name}"
+            )
+        judge, functions[judge] = _reward_for(task, judge)
+    if judge not in chosen:
+        chosen.append(judge)
         chosen_weights.append(0.0)
-    return RewardSelection(chosen, [task.reward_functions[name] for name in chosen], chosen_weights)
+    return RewardSelection(chosen, [functions[name] for name in chosen], chosen_weights, judge)
+
+
+def _reward_for(task: Task, spec: str) -> tuple[str, RewardFunction]:
+    if spec in task.reward_functions:
+        return spec, task.reward_functions[spec]
+    return load_user_reward(spec)
 
 
 def add_prompts(task: Task, dataset: Dataset, style: str) -> Dataset:

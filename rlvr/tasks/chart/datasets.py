@@ -21,10 +21,11 @@ import datasets
 import numpy as np
 
 from rlvr.data.local import load_local_dataset
+from rlvr.data.user_columns import ColumnMap
 from rlvr.errors import UserError
 from rlvr.tasks.chart.converters import DEFAULT_CONVERTERS
 from rlvr.tasks.chart.schema import CHART_ROW_FEATURES, TEXT_FEATURES
-from rlvr.tasks.chart.specs import CHART_DATASETS, CONVERTED_FIELDS, NON_EMPTY_FIELDS, ChartDatasetSpec
+from rlvr.tasks.chart.specs import CHART_DATASETS, CONVERTED_FIELDS, NON_EMPTY_FIELDS, ChartDatasetSpec, FieldSource
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,19 @@ def load_chart_dataset(
     else:
         raw, source, picture_rows = _load_from_hub(spec, split or spec.default_split)
     return _to_schema(spec, raw, source, picture_rows, subset_size, seed)
+
+
+def chart_rows_from_columns(raw: datasets.Dataset, columns: ColumnMap, source: str) -> datasets.Dataset:
+    """A dataset of the user's in the chart schema: its question, answer and picture columns as named."""
+    spec = ChartDatasetSpec(
+        name="user",
+        hub_id=None,
+        default_split="train",
+        fields={"query": FieldSource((columns.question,)), "label": FieldSource((columns.answer,))},
+        description="a dataset of the user's, its columns named by --question-column, --answer-column, --image-column",
+        image_columns=(columns.image or "image",),
+    )
+    return _to_schema(spec, raw, source, None, None, DEFAULT_SEED)
 
 
 def _load_from_hub(spec: ChartDatasetSpec, split: str) -> tuple[datasets.Dataset, str, list[int] | None]:

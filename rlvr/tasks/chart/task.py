@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from rlvr.tasks.base import Task
 from rlvr.tasks.chart.answers import exact_match, extract_answer
-from rlvr.tasks.chart.datasets import CHART_DATASETS, load_chart_dataset
+from rlvr.tasks.chart.datasets import CHART_DATASETS, chart_rows_from_columns, load_chart_dataset
 from rlvr.tasks.chart.prompts import SYSTEM_PROMPTS, build_chart_prompt
 from rlvr.tasks.chart.rewards import REWARD_FUNCTIONS
 from rlvr.tasks.chart.similarity import ensure_similarity_model_available
@@ -50,6 +50,7 @@ TASK = Task(
     dataset_names=tuple(CHART_DATASETS),
     default_dataset="synthetic",
     load_dataset=load_chart_dataset,
+    from_columns=chart_rows_from_columns,
     prompt_styles=tuple(SYSTEM_PROMPTS),
     build_prompt=lambda row, style: build_chart_prompt(row["query"], style),
     sft_completion=chart_sft_completion,

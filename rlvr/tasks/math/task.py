@@ -35,6 +35,7 @@ import datasets
 import numpy as np
 
 from rlvr.data.local import load_local_dataset
+from rlvr.data.user_columns import ColumnMap
 from rlvr.errors import UserError
 from rlvr.tasks.base import Task
 from rlvr.tasks.completions import completion_text
@@ -229,6 +230,14 @@ def _question_type(subject: object, level: object) -> str | None:
     return ", ".join(parts) or None
 
 
+def _as_problem_answer(raw: datasets.Dataset, columns: ColumnMap) -> datasets.Dataset:
+    """The user's question and answer columns alone, named as the MATH files name them."""
+    picked = raw.select_columns(list(dict.fromkeys([columns.question, columns.answer])))
+    if columns.question == columns.answer:
+        return picked.rename_column(columns.question, "problem").add_column("answer", picked[columns.answer])
+    return picked.rename_columns({columns.question: "problem", columns.answer: "answer"})
+
+
 def _to_rows(raw: datasets.Dataset, name: str, source: str) -> datasets.Dataset:
     names = raw.column_names
     problem_column = _column(names, PROBLEM_COLUMNS)
@@ -372,6 +381,7 @@ TASK = Task(
     dataset_names=DATASET_NAMES,
     default_dataset="synthetic",
     load_dataset=load_math_dataset,
+    from_columns=lambda raw, columns, source: _to_rows(_as_problem_answer(raw, columns), "user", source),
     prompt_styles=tuple(SYSTEM_PROMPTS),
     build_prompt=build_math_prompt,
     sft_completion=math_sft_completion,
