@@ -150,6 +150,7 @@ def test_vllm_lora_serving_matches_the_merge_for_the_language_model_only(tmp_pat
     from rlvr.models.registry import load_processor, resolve_model
     from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
     from tests.lora_adapter import random_lora_adapter
+
     language_only, main_like = tmp_path / "language-model-only", tmp_path / "vision-reaching"
     random_lora_adapter("tiny-vllm", LANGUAGE_MODEL_TARGETS, seed=0).save_pretrained(language_only)
     random_lora_adapter("tiny-vllm", list(VISION_REACHING_TARGETS), seed=1).save_pretrained(main_like)
