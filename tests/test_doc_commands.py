@@ -23,6 +23,7 @@ SCRIPTS = {
     "evaluation/pass_at_k.py": "evaluation.pass_at_k",
     "evaluation/plotting.py": "evaluation.plotting",
     "evaluation/merge_samples.py": "evaluation.merge_samples",
+    "evaluation/compare.py": "evaluation.compare",
     "monitor_training.py": "monitor_training",
 }
 PLACEHOLDER = re.compile(r"[<>$*]|\.\.\.")  # <run>, $dataset, results_*.json, "...": not runnable as written
