@@ -119,35 +119,53 @@ def test_chart_adapter_greedy_samples_match_the_transformers_path(tmp_path, char
 LANGUAGE_MODEL_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]  # the vision tower names its own qkv and proj
 
 
-def merged_greedy(adapter: Path, processor, task, rows: list[dict]) -> list[str]:
-    """Greedy answers of the transformers path, which merges the adapter."""
+def until_stop(token_ids: list[int], stops: set[int]) -> list[int]:
+    """The generated tokens before the first stop token (transformers pads after it, vLLM ends with it)."""
+    for index, token in enumerate(token_ids):
+        if token in stops:
+            return token_ids[:index]
+    return token_ids
+
+
+def merged_greedy(adapter: Path, processor, task, rows: list[dict]) -> list[list[int]]:
+    """Greedy tokens of the transformers path, which merges the adapter. Tokens, not text: a random tiny model's
+    tokens often decode to the same replacement characters, and text would then hide a difference."""
     import torch
 
-    from rlvr.generation import encode_prompts, generate_completions
+    from rlvr.generation import encode_prompts
     from rlvr.models.checkpoints import load_checkpoint
 
     cpu = torch.device("cpu")
     encoded = encode_prompts(processor, task, rows, task.default_prompt_style, cpu)
-    return generate_completions(load_checkpoint(str(adapter), cpu).model, processor, encoded, max_new_tokens=12)
+    model = load_checkpoint(str(adapter), cpu).model
+    with torch.no_grad():
+        output = model.generate(**encoded, max_new_tokens=12, do_sample=False)
+    new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
+    return [until_stop(row, stop_tokens(model)) for row in new_tokens]
 
 
-def served_greedy(llm, adapter: Path, number: int, processor, task, rows: list[dict]) -> list[str]:
-    """Greedy answers of vLLM serving the adapter on its base (``LoRARequest``)."""
+def stop_tokens(model) -> set[int]:
+    eos = model.generation_config.eos_token_id
+    return {*(eos if isinstance(eos, list) else [eos]), model.generation_config.pad_token_id} - {None}
+
+
+def served_greedy(llm, adapter: Path, number: int, stops: set[int], rows: list[dict], processor, task):
+    """Greedy tokens of vLLM serving the adapter on its base (``LoRARequest``)."""
     from vllm import SamplingParams
     from vllm.lora.request import LoRARequest
 
-    from evaluation.vllm_sampling import decoded_samples, vllm_prompt
+    from evaluation.vllm_sampling import vllm_prompt
 
     prompts = [vllm_prompt(processor, task, row, task.default_prompt_style) for row in rows]
     request = LoRARequest(adapter.name, number, str(adapter))
     outputs = llm.generate(prompts, SamplingParams(temperature=0, max_tokens=12), lora_request=request)
-    return [decoded_samples(processor, output.outputs)[0] for output in outputs]
+    return [until_stop(list(output.outputs[0].token_ids), stops) for output in outputs]
 
 
 def test_vllm_lora_serving_matches_the_merge_for_the_language_model_only(tmp_path):
     from vllm import LLM
 
-    from rlvr.models.registry import load_processor, resolve_model
+    from rlvr.models.registry import load_model, load_processor, resolve_model
     from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
     from tests.lora_adapter import random_lora_adapter
 
@@ -161,9 +179,10 @@ def test_vllm_lora_serving_matches_the_merge_for_the_language_model_only(tmp_pat
         model=base.source, dtype="float32", enforce_eager=True, enable_chunked_prefill=False, enable_lora=True,
         max_lora_rank=8,
     )  # fmt: skip
-
-    assert served_greedy(llm, language_only, 1, processor, task, rows) == merged_greedy(
-        language_only, processor, task, rows
-    )
+    stops = stop_tokens(load_model(base))
+    merged = merged_greedy(language_only, processor, task, rows)
+    assert len(merged) == 3 and all(merged)
+    assert served_greedy(llm, language_only, 1, stops, rows, processor, task) == merged
     # The vision tower's part of the adapter is dropped: the answers are another model's.
-    assert served_greedy(llm, main_like, 2, processor, task, rows) != merged_greedy(main_like, processor, task, rows)
+    vision_reaching = merged_greedy(main_like, processor, task, rows)
+    assert served_greedy(llm, main_like, 2, stops, rows, processor, task) != vision_reaching
