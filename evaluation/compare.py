@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", "--output-path", dest="output_path", type=Path, help="differences JSON file")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --output-path file")
     parser.add_argument(
-        "--k-values", nargs="+", type=int, help="k values (default 1 2 4 ... 256, those every file has samples for)"
+        "--k-values", nargs="+", type=int, help="k values (default: 1 2 4 ... 256, those every file has samples for)"
     )
     parser.add_argument(
         "--intersect", action="store_true", help="compare on the problems every file has, instead of refusing"
