@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default="test", help="dataset split")
     parser.add_argument("--prompt-style", default=None, help="the task's first prompt style when omitted")
     parser.add_argument("--num-samples", type=int, default=256, help="samples per problem, n")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    parser.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (the paper's Pass@k)")
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling threshold")
     parser.add_argument("--max-new-tokens", type=int, default=768, help="tokens per sample at most")
     parser.add_argument(
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evaluation.batching import shard_indices
     from rlvr.data.local import allow_outside_images
     from rlvr.models.names import check_model_for_task
-    from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
+    from rlvr.tasks import get_task, load_held_out
 
     task = get_task(args.task)
     settings = settings_for(args, task)
@@ -219,9 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Load data (images are checked here, before the model is loaded)
     allow_outside_images(args.allow_outside_images)
-    dataset = task.load_dataset(
-        settings.dataset, settings.split, args.dataset_path, args.max_problems, HELD_OUT_DATASET_SEED
-    )
+    dataset = load_held_out(task, settings.dataset, settings.split, args.dataset_path, args.max_problems)
     if len(dataset) == 0:
         raise UserError(f"{settings.dataset} ({settings.split}) has no problems")
     owned = shard_indices(len(dataset), settings.num_shards, settings.shard_index)

@@ -70,6 +70,10 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
 
         problems, rows = load_preference_file(config, task)
         dataset = preference_dataset(config, task, rows, problems)
+    elif config.mode == "eval":  # the held-out rule of generate_samples.py --max-problems
+        from rlvr.tasks import load_held_out
+
+        dataset = load_held_out(task, config.dataset_name, config.split, config.dataset_path, config.max_eval_samples)
     else:
         dataset = task.load_dataset(
             config.dataset_name,
@@ -89,7 +93,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
     # Only now the heavy imports
     from transformers import set_seed
 
-    from evaluation.greedy import GreedySettings, evaluate_greedy
+    from evaluation.accuracy_eval import AccuracySettings, evaluate_accuracy
     from evaluation.preference_samples import draw_preference_samples
     from rlvr.models.registry import load_model, load_processor, resolve_model
     from trainers.builders import build_trainer
@@ -107,17 +111,18 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None) -> None:
     model = load_model(model_source)
 
     if config.mode == "eval":
-        settings = GreedySettings(
+        settings = AccuracySettings(
             model=config.model,
             dataset_name=config.dataset_name,
             split=config.split,
             prompt_style=config.prompt_style,
             max_new_tokens=config.max_completion_length,
             reward_threshold=config.reward_threshold,
-            max_examples=config.max_eval_samples,
+            temperature=config.eval_temperature,
+            top_p=config.eval_top_p,
             output_dir=config.output_dir,
         )
-        evaluate_greedy(task, model, processor, dataset, settings)
+        evaluate_accuracy(task, model, processor, dataset, settings)
         return
 
     # DPO without --preference-data: draw samples with the model about to be trained, then pair them

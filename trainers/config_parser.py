@@ -221,6 +221,13 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         help="grpo-start-ckpts/{model}-{task}-{dataset}-{mode}-{seed} when omitted",
     )
     output.add_argument("--report-to", choices=REPORT_TO_CHOICES, default=d.report_to)
+    output.add_argument(
+        "--log-completions",
+        action=argparse.BooleanOptionalAction,
+        default=d.log_completions,
+        help="TRL's table of prompts, completions and rewards at each log (console, wandb), and a sample of every "
+        "rollout with kept/dropped marks and advantages in {output-dir}/completions.jsonl (RL modes)",
+    )
     output.add_argument("--save-steps", type=int, default=d.save_steps)
     output.add_argument("--save-total-limit", type=int, default=d.save_total_limit)
     output.add_argument(
@@ -237,8 +244,18 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         help="with --no-resume: discard the run in --output-dir; also: write into a folder main.py did not make",
     )
     output.add_argument(
-        "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
+        "--max-eval-samples",
+        type=int,
+        default=d.max_eval_samples,
+        help="--mode eval: a subset of this many problems, drawn as generate_samples.py --max-problems draws it",
     )
+    output.add_argument(
+        "--eval-temperature",
+        type=float,
+        default=d.eval_temperature,
+        help="--mode eval: sampling temperature (the paper's evaluation); 0 decodes greedily",
+    )
+    output.add_argument("--eval-top-p", type=float, default=d.eval_top_p, help="--mode eval: nucleus sampling")
     _add_evaluation_during_training(parser)
     return finish_parser(parser, error_prefix=source)
 

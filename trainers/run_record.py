@@ -27,12 +27,15 @@ SAFE_TO_CHANGE = (
     "no_resume",
     "overwrite",
     "report_to",
+    "log_completions",  # what is written about the rollouts, not what is trained
     "logging_steps",
     "save_steps",
     "save_total_limit",
     "max_steps",  # upwards only (see differences_from_recorded)
     "num_epochs",
     "max_eval_samples",
+    "eval_temperature",
+    "eval_top_p",
     "disable_gradient_checkpointing",  # memory against time; the same gradients
     "allow_outside_images",  # the same rows either way, or a refusal
     "use_vllm",

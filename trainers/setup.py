@@ -126,7 +126,7 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
         vllm_server_base_url=config.vllm_server_base_url,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
-        log_completions=False,
+        log_completions=config.log_completions,
         **grpo_generation_fields(config),
     )
 
