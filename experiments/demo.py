@@ -31,7 +31,7 @@ from rlvr.methods import METHOD_LABELS, RL_MODES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Short answers keep CPU rollouts cheap: the direct prompt asks for <answer>...</answer> only.
+# Short answers keep CPU rollouts cheap: the direct prompt asks for <answer>...</answer> only (at most 13 tokens here).
 DATASET = "synthetic-kind"
 SHARED = [
     "--dataset-name", DATASET, "--prompt-style", "direct", "--report-to", "none", "--no-lora",
@@ -44,14 +44,14 @@ SFT_FLAGS = [
 ]  # fmt: skip
 RL_FLAGS = [
     "--subset-size", "128", "--max-steps", "12", "--num-generations", "4", "--batch-size", "8",
-    "--gradient-accumulation-steps", "1", "--learning-rate", "5e-4", "--max-completion-length", "12",
+    "--gradient-accumulation-steps", "1", "--learning-rate", "5e-4", "--max-completion-length", "16",
     "--reward-funcs", "accuracy_reward", "--save-steps", "4", "--logging-steps", "2", "--no-resume", "--overwrite",
     "--eval-steps", "4", "--eval-num-samples", "8", "--eval-subset-size", "16",
 ]  # fmt: skip
 NUM_SAMPLES = 16
 SAMPLE_FLAGS = [
     "--dataset-name", DATASET, "--split", "test", "--prompt-style", "direct", "--max-problems", "32",
-    "--num-samples", str(NUM_SAMPLES), "--max-new-tokens", "12", "--batch-size", "16",
+    "--num-samples", str(NUM_SAMPLES), "--max-new-tokens", "16", "--batch-size", "16",
 ]  # fmt: skip
 
 

@@ -79,6 +79,8 @@ def generate_synthetic_charts(
         raise UserError(f"synthetic: the seed must be a non-negative integer, got {seed}")
     if split not in SPLIT_STREAMS:
         raise UserError(f"synthetic: unknown split {split!r}; choose one of {', '.join(SPLIT_STREAMS)}")
+    if family not in FAMILIES:
+        raise UserError(f"synthetic: unknown question family {family!r}; choose one of {', '.join(FAMILIES)}")
     if workers is not None and workers < 1:
         raise UserError(f"synthetic: workers must be at least 1, got {workers}")
     workers = workers or _default_workers(num_rows)
