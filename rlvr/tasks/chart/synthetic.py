@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 DATASET_NAME = "synthetic"
 CHART_TYPES = ("bar", "grouped bar", "horizontal bar", "line", "pie")
 QUESTION_TYPES = ("value", "max", "min", "difference", "sum", "count", "yes_no", "multiple_choice")
-# The "synthetic-kind" family: the same charts, each asked what kind of chart it is. Five answers, told apart by the
+# The "synthetic-kind" family: charts drawn the same way, each asked what kind of chart it is. Five answers, told apart by the
 # picture's shapes, so the tiny random model of `make demo` learns it within minutes (docs/training.md).
 FAMILIES = {DATASET_NAME: QUESTION_TYPES, "synthetic-kind": ("kind",)}
 SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
@@ -68,7 +68,7 @@ def generate_synthetic_charts(
     family: str = DATASET_NAME,
 ) -> datasets.Dataset:
     """``num_rows`` chart questions of ``family`` (a key of FAMILIES) in the chart row schema, identical for
-    identical (seed, split, family); the families ask about the same charts.
+    identical (seed, split, family).
 
     ``workers`` processes draw the charts (default: one per available CPU core, up to 8, for 64 rows or more
     where processes can be forked); the rows do not depend on it.
