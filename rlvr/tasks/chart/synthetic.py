@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 DATASET_NAME = "synthetic"
 CHART_TYPES = ("bar", "grouped bar", "horizontal bar", "line", "pie")
 QUESTION_TYPES = ("value", "max", "min", "difference", "sum", "count", "yes_no", "multiple_choice")
-# The "synthetic-kind" family: charts drawn the same way, each asked what kind of chart it is. Five answers, told apart by the
-# picture's shapes, so the tiny random model of `make demo` learns it within minutes (docs/training.md).
+# The "synthetic-kind" family: charts drawn the same way, each asked what kind of chart it is. Five answers, so the
+# tiny random model of `make demo`, after a short SFT warm start, is right on some samples (docs/data.md).
 FAMILIES = {DATASET_NAME: QUESTION_TYPES, "synthetic-kind": ("kind",)}
 SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
 DEFAULT_SPLIT_SIZES = {"train": 512, "validation": 128, "test": 128}
