@@ -58,7 +58,7 @@ def quick_settings(**changes) -> SamplingSettings:
         max_problems=2,
         prompt_style=CHART.default_prompt_style,
         num_samples=4,
-        temperature=1.0,
+        temperature=0.6,
         top_p=0.95,
         max_new_tokens=8,
         seed=2025,
@@ -198,7 +198,7 @@ def test_samples_are_generate_completions_under_the_problem_seed(tiny_checkpoint
 
     encoded = encode_prompts(processor, CHART, [row], settings.prompt_style, CPU)
     torch.manual_seed(settings.seed + 1)
-    sampling = {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "max_new_tokens": 8}
+    sampling = {"do_sample": True, "temperature": settings.temperature, "top_p": settings.top_p, "max_new_tokens": 8}
     expected = generate_completions(model, processor, encoded, num_return_sequences=3, **sampling)
     expected += generate_completions(model, processor, encoded, num_return_sequences=1, **sampling)
     assert samples == expected
