@@ -38,13 +38,13 @@ SHARED = [
     "--disable-gradient-checkpointing",
 ]  # fmt: skip
 SFT_FLAGS = [
-    "--mode", "sft", "--subset-size", "512", "--max-steps", "100", "--batch-size", "8",
+    "--mode", "sft", "--subset-size", "512", "--max-steps", "200", "--batch-size", "8",
     "--gradient-accumulation-steps", "1", "--learning-rate", "3e-3", "--warmup", "0.1", "--save-steps", "1000",
-    "--logging-steps", "25", "--no-resume", "--overwrite",
+    "--logging-steps", "50", "--no-resume", "--overwrite",
 ]  # fmt: skip
 RL_FLAGS = [
     "--subset-size", "128", "--max-steps", "12", "--num-generations", "4", "--batch-size", "8",
-    "--gradient-accumulation-steps", "1", "--learning-rate", "5e-4", "--max-completion-length", "16",
+    "--gradient-accumulation-steps", "1", "--learning-rate", "1e-3", "--max-completion-length", "16",
     "--reward-funcs", "accuracy_reward", "--save-steps", "4", "--logging-steps", "2", "--no-resume", "--overwrite",
     "--eval-steps", "4", "--eval-num-samples", "8", "--eval-subset-size", "16",
 ]  # fmt: skip
