@@ -46,7 +46,7 @@ RL_FLAGS = [
     "--subset-size", "128", "--max-steps", "12", "--num-generations", "4", "--batch-size", "8",
     "--gradient-accumulation-steps", "1", "--learning-rate", "1e-3", "--max-completion-length", "16",
     "--reward-funcs", "accuracy_reward", "--save-steps", "4", "--logging-steps", "2", "--no-resume", "--overwrite",
-    "--eval-steps", "4", "--eval-num-samples", "8", "--eval-subset-size", "16",
+    "--eval-steps", "4", "--eval-num-samples", "8", "--eval-subset-size", "16", "--log-completions",
 ]  # fmt: skip
 NUM_SAMPLES = 16
 SAMPLE_FLAGS = [
