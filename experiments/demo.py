@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     print("  sft/ grpo/ psr/ nsr/ w-reinforce/   checkpoints, run_config.json, final models", flush=True)
     print("  samples/ pass_at_k/                 samples per problem and Pass@k results", flush=True)
     print("  plots/pass_at_k.png  monitor/       comparison plot and training plots", flush=True)
-    print("  compare/ plots/differences.png    each objective minus GRPO, with 95% intervals", flush=True)
-    print("  toy/...                            the same on two-procedure addition", flush=True)
+    print("  compare/ plots/differences.png      each objective minus GRPO, with 95% intervals", flush=True)
+    print("  <mode>/completions.jsonl            each rollout sampled: rewards, kept marks, advantages", flush=True)
+    print("  toy/                                the same on two-procedure addition", flush=True)
     print(
         "One seed, no controls: the runs show training at work, not which objective is better (the intervals say how\n"
         "little 32 problems and one seed settle). `make science` is the experiment about the objectives.",
