@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evaluation.batching import shard_indices
     from rlvr.data.local import allow_outside_images
     from rlvr.models.names import check_model_for_task
-    from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
+    from rlvr.tasks import get_task, load_held_out
     from rlvr.tasks.system_prompt import with_system_prompt
 
     task = with_system_prompt(get_task(args.task), args.system_prompt)
@@ -230,9 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Load data (images are checked here, before the model is loaded)
     allow_outside_images(args.allow_outside_images)
-    dataset = task.load_dataset(
-        settings.dataset, settings.split, args.dataset_path, args.max_problems, HELD_OUT_DATASET_SEED
-    )
+    dataset = load_held_out(task, settings.dataset, settings.split, args.dataset_path, args.max_problems)
     if len(dataset) == 0:
         raise UserError(f"{settings.dataset} ({settings.split}) has no problems")
     owned = shard_indices(len(dataset), settings.num_shards, settings.shard_index)

@@ -73,6 +73,10 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
 
         problems, rows = load_preference_file(config, task)
         dataset = preference_dataset(config, task, rows, problems)
+    elif config.mode == "eval":  # the held-out rule of generate_samples.py --max-problems
+        from rlvr.tasks import load_held_out
+
+        dataset = load_held_out(task, config.dataset_name, config.split, config.dataset_path, config.max_eval_samples)
     else:
         dataset = load_run_dataset(config, task)
 
@@ -92,7 +96,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
     # Only now the heavy imports
     from transformers import set_seed
 
-    from evaluation.greedy import GreedySettings, evaluate_greedy
+    from evaluation.accuracy_eval import AccuracySettings, evaluate_accuracy
     from evaluation.preference_samples import draw_preference_samples
     from rlvr.models.registry import load_model, load_processor, resolve_model
     from trainers.builders import build_trainer
@@ -110,17 +114,18 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
     model = load_model(model_source, config.dtype, config.attn_implementation)
 
     if config.mode == "eval":
-        settings = GreedySettings(
+        settings = AccuracySettings(
             model=config.model,
             dataset_name=config.dataset_name,
             split=config.split,
             prompt_style=config.prompt_style,
             max_new_tokens=config.max_completion_length,
             reward_threshold=config.reward_threshold,
-            max_examples=config.max_eval_samples,
+            temperature=config.eval_temperature,
+            top_p=config.eval_top_p,
             output_dir=config.output_dir,
         )
-        evaluate_greedy(task, model, processor, dataset, settings)
+        evaluate_accuracy(task, model, processor, dataset, settings)
         return
 
     # DPO without --preference-data: draw samples with the model about to be trained, then pair them

@@ -119,7 +119,10 @@ def expected_row(name: str, index: int) -> dict:
 
 
 def test_every_registered_dataset_has_a_test_case():
-    assert set(CHART_DATASETS) == set(ADAPTER_CASES) | {"synthetic"}
+    assert set(CHART_DATASETS) == set(ADAPTER_CASES) | {
+        "synthetic",
+        "synthetic-kind",
+    }  # generated: tests/test_synthetic_charts.py
 
 
 @pytest.mark.parametrize("data_format", FORMATS)

@@ -199,7 +199,7 @@ def test_samples_are_generate_completions_under_the_problem_seed(tiny_checkpoint
 
     encoded = encode_prompts(processor, CHART, [row], settings.prompt_style, CPU)
     torch.manual_seed(settings.seed + 1)
-    sampling = {"do_sample": True, "temperature": settings.temperature, "top_p": 0.95, "max_new_tokens": 8}
+    sampling = {"do_sample": True, "temperature": settings.temperature, "top_p": settings.top_p, "max_new_tokens": 8}
     expected = generate_completions(model, processor, encoded, num_return_sequences=3, **sampling)
     expected += generate_completions(model, processor, encoded, num_return_sequences=1, **sampling)
     assert samples == expected

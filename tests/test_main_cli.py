@@ -98,7 +98,11 @@ def test_sft_then_eval_writes_a_report(tmp_path):
     )  # fmt: skip
     assert evaluation.returncode == 0, evaluation.stderr[-3000:]
     report = json.loads((tmp_path / "eval" / "eval-synthetic-test.json").read_text())
-    assert report["num_examples"] == 4
+    assert report["num_examples"] == 4 and (report["temperature"], report["top_p"]) == (0.6, 0.95)
+    from rlvr.tasks import get_task, load_held_out
+
+    held_out = load_held_out(get_task("chart"), "synthetic", "test", None, 4)
+    assert [example["question"] for example in report["examples"]] == list(held_out["query"])
     assert 0.0 <= report["exact_match"] <= report["relaxed_accuracy"] <= 1.0 or report["relaxed_accuracy"] == 0.0
     assert "EVAL synthetic/test: relaxed accuracy" in evaluation.stdout
 

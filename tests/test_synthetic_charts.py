@@ -141,6 +141,7 @@ def test_train_and_test_splits_share_nothing():
             r"synthetic: unknown split 'dev'; choose one of train, validation",
         ),
         ({"num_rows": 2, "seed": 1, "workers": 0}, r"synthetic: workers must be at least 1, got 0"),
+        ({"num_rows": 2, "seed": 1, "family": "hard"}, r"synthetic: unknown question family 'hard'; choose one of"),
     ],
 )
 def test_bad_arguments(arguments, message):
@@ -152,3 +153,12 @@ def test_rows_do_not_depend_on_the_number_of_worker_processes():
     one = generate_synthetic_charts(10, seed=4, split="validation", workers=1)
     two = generate_synthetic_charts(10, seed=4, split="validation", workers=2)
     assert stored(one) == stored(two)
+
+
+def test_the_kind_family_asks_what_kind_of_chart_it_is():
+    """The "synthetic-kind" family (make demo's): five answers, each the row's chart type, balanced over 5 rows."""
+    kinds = stored(generate_synthetic_charts(10, seed=3, split="test", family="synthetic-kind"))
+    assert kinds == stored(generate_synthetic_charts(10, seed=3, split="test", family="synthetic-kind"))
+    for index, row in enumerate(kinds):
+        assert row["query"] == "What kind of chart is this?" and row["dataset"] == "synthetic-kind"
+        assert row["label"] == row["chart_type"] == CHART_TYPES[index % len(CHART_TYPES)]

@@ -65,3 +65,25 @@ def test_registry_rejects_a_name_that_is_neither_alias_nor_folder_nor_hub_id():
 
     with pytest.raises(UserError, match="short name"):
         resolve_model("no-such-model")
+
+
+def test_a_saved_tiny_checkpoint_keeps_the_pixel_budget_it_was_trained_with(tiny_vl_path, tmp_path):
+    """A folder saved from ``tiny`` (main.py's output, checkpoint-N) sees pictures at tiny's budget, a few dozen image
+    tokens, as in training; any other local folder gets the real models' budget, as a hub model does."""
+    import json
+    import shutil
+
+    from rlvr.models.registry import REAL_MODEL_PIXELS, load_processor
+
+    tiny_size = load_processor(resolve_model("tiny")).image_processor.size
+    saved = shutil.copytree(tiny_vl_path, tmp_path / "sft")
+    resolved = resolve_model(str(saved))
+    assert resolved.is_tiny and load_processor(resolved).image_processor.size == tiny_size
+
+    config_path = saved / "processor_config.json"
+    config = json.loads(config_path.read_text())
+    config["image_processor"]["size"] = {"longest_edge": 12845056, "shortest_edge": 3136}  # Qwen2.5-VL's own
+    config_path.write_text(json.dumps(config))
+    other = resolve_model(str(saved))
+    size = load_processor(other).image_processor.size
+    assert not other.is_tiny and (size.shortest_edge, size.longest_edge) == (REAL_MODEL_PIXELS, REAL_MODEL_PIXELS)

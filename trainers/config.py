@@ -107,14 +107,17 @@ class RunConfig:
     output_dir: str | None = None
     report_to: tuple[str, ...] = ("wandb",)
     run_name: str | None = None  # {mode}-{model}-{dataset}-{size}-{seed} when None (trainers/setup.py)
-    log_completions: bool = False  # TRL's table of prompts, completions and rewards at each log, console and wandb
+    log_completions: bool = False  # TRL's table at each log, and a sample of each rollout in completions.jsonl
     resume_from_checkpoint: str | None = None  # a named checkpoint-N; else the newest complete one of --output-dir
     save_steps: int = 50
     save_total_limit: int = 3
     logging_steps: int | None = None  # min(10, max_steps // 5, at least 1) when None: short runs log too
     no_resume: bool = False
     overwrite: bool = False  # --no-resume may discard another run's checkpoints; a foreign folder may be written
+    # --mode eval: problems (the held-out rule of generate_samples.py --max-problems) and sampling (the paper's Pass@1)
     max_eval_samples: int | None = None
+    eval_temperature: float = 0.6  # 0: greedy decoding
+    eval_top_p: float = 0.95
     # DPO on verifiable pairs (--mode dpo)
     preference_data: str | None = None  # a samples file; None: draw --num-generations samples per problem first
     pairs_per_problem: int = 1
@@ -208,6 +211,10 @@ def check_ranges(config: RunConfig) -> None:
     for name, value in positive.items():
         if not math.isfinite(value) or value <= 0:
             raise UserError(f"{_flag(name)} must be a finite number above 0, got {value}")
+    if not math.isfinite(config.eval_temperature) or config.eval_temperature < 0:
+        raise UserError(f"--eval-temperature must be a finite number of at least 0, got {config.eval_temperature}")
+    if not 0 < config.eval_top_p <= 1:
+        raise UserError(f"--eval-top-p must lie in (0, 1], got {config.eval_top_p}")
     if not math.isfinite(config.reward_threshold):
         raise UserError(f"--reward-threshold must be a finite number, got {config.reward_threshold}")
     if not 0 < config.vllm_gpu_memory_utilization <= 1:
@@ -263,7 +270,8 @@ def _check_dpo(config: RunConfig) -> None:
 def _check_evaluation_during_training(config: RunConfig) -> None:
     """Pass@k and KL during training are measured on the RL trainer's own rollouts and engine."""
     if not config.is_rl:
-        for name, value in (("eval_steps", config.eval_steps), ("log_kl", config.log_kl)):
+        during = {"eval_steps": config.eval_steps, "log_kl": config.log_kl, "log_completions": config.log_completions}
+        for name, value in during.items():
             if value:
                 raise UserError(f"{_flag(name)} is for the RL modes ({', '.join(RL_MODES)}), not --mode {config.mode}")
     if config.eval_dataset is not None and config.eval_steps is None:

@@ -287,9 +287,10 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
     output.add_argument("--run-name", default=d.run_name, help="(default: {mode}-{model}-{dataset}-{size}-{seed})")
     output.add_argument(
         "--log-completions",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=d.log_completions,
-        help="TRL's table of prompts, completions and rewards at each log (console, wandb)",
+        help="TRL's table of prompts, completions and rewards at each log (console, wandb), and a sample of every "
+        "rollout with kept/dropped marks and advantages in {output-dir}/completions.jsonl (RL modes)",
     )
     output.add_argument(
         "--resume-from-checkpoint",
@@ -313,8 +314,18 @@ def build_parser(source: str = "") -> argparse.ArgumentParser:
         help="with --no-resume: discard the run in --output-dir; also: write into a folder main.py did not make",
     )
     output.add_argument(
-        "--max-eval-samples", type=int, default=d.max_eval_samples, help="--mode eval: at most this many"
+        "--max-eval-samples",
+        type=int,
+        default=d.max_eval_samples,
+        help="--mode eval: a subset of this many problems, drawn as generate_samples.py --max-problems draws it",
     )
+    output.add_argument(
+        "--eval-temperature",
+        type=float,
+        default=d.eval_temperature,
+        help="--mode eval: sampling temperature (the paper's evaluation); 0 decodes greedily",
+    )
+    output.add_argument("--eval-top-p", type=float, default=d.eval_top_p, help="--mode eval: nucleus sampling")
     _add_evaluation_during_training(parser)
     add_trl_aliases(parser)
     return finish_parser(parser, error_prefix=source)

@@ -31,6 +31,7 @@ from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
+from trainers.completion_log import log_rollout_sample
 from trainers.model_card import card_identity
 from trainers.objectives import coin_flip_rewards, decomposed_advantages, sample_correctness, shuffled_rows
 from trainers.policy_kl import PolicyKLLogging
@@ -188,6 +189,7 @@ class DecomposedGRPOTrainer(PolicyKLLogging, GRPOTrainer):
             keep = scorable
             advantages = self.accelerator.gather(output["advantages"].float())
         self._record_metrics(mode, correct, scorable, keep, advantages, num_generations)
+        log_rollout_sample(self, rewards_per_func, correct, keep, advantages)
         return output
 
     def _replace_advantages(

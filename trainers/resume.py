@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rlvr.errors import UserError
 from rlvr.files import check_output_folder, output_path, read_json, write_json_atomically
+from trainers.completion_log import COMPLETIONS_FILE
 from trainers.config import RunConfig
 from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, read_run_record
 
@@ -22,11 +23,14 @@ LOCK_FILE = ".main.lock"  # rlvr/locks.py: one main.py per output folder
 RUN_FILE_PATTERNS = (
     RUN_CONFIG_FILE, FINISHED_FILE, "config.json", "generation_config.json", "*.safetensors", "*.bin", "adapter_*",
     "tokenizer*", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "*processor*",
-    "chat_template*", "training_args.bin", "eval-*.json", "preference_samples.json",
+    "chat_template*", "training_args.bin", "eval-*.json", "preference_samples.json", COMPLETIONS_FILE, "completions",
 )  # fmt: skip
 # What a start leaves before its first checkpoint: run_config.json, tensorboard's runs/, --mode dpo's drawn samples,
-# and monitor_training.py's monitor/. A folder holding only these blocks nothing.
-START_LEFTOVERS = (RUN_CONFIG_FILE, "runs", "monitor", "preference_samples.json")
+# monitor_training.py's monitor/, and --log-completions' rollout sample and TRL's completions/ tables. A folder
+# holding only these blocks nothing.
+START_LEFTOVERS = (
+    RUN_CONFIG_FILE, "runs", "monitor", "preference_samples.json", COMPLETIONS_FILE, "completions"
+)  # fmt: skip
 
 
 def newest_complete_checkpoint(output_dir: Path) -> Path | None:
@@ -151,7 +155,7 @@ def discard_previous_run(output_dir: str) -> None:
     for child in folder.iterdir() if folder.is_dir() else ():
         if CHECKPOINT_NAME.match(child.name) and child.is_dir():
             shutil.rmtree(child)
-    for name in (FINISHED_FILE, RUN_CONFIG_FILE):
+    for name in (FINISHED_FILE, RUN_CONFIG_FILE, COMPLETIONS_FILE):
         (folder / name).unlink(missing_ok=True)
 
 

@@ -36,6 +36,8 @@ SAFE_TO_CHANGE = (
     "max_steps",  # upwards only (see differences_from_recorded)
     "num_epochs",
     "max_eval_samples",
+    "eval_temperature",
+    "eval_top_p",
     "disable_gradient_checkpointing",  # memory against time; the same gradients
     "allow_outside_images",  # the same rows either way, or a refusal
     "use_vllm",

@@ -1,7 +1,7 @@
 """``--eval-steps N``: unbiased Pass@k of held-out problems every N training steps, logged with the training.
 
 At the start (a fresh run) and after every N-th optimizer step, n completions (``--eval-num-samples``) are drawn for
-each of m held-out problems (``--eval-subset-size``, a seeded subset of ``--eval-dataset`` / ``--eval-split``) by
+each of m held-out problems (``--eval-subset-size``, the held-out subset of ``--eval-dataset`` / ``--eval-split``) by
 the trainer's own generation and scoring (``_generate_and_score_completions`` in evaluation mode: the same engine,
 transformers or vLLM, the same sampling settings, prompts and rewards as the rollouts). A sample is correct when its
 verifiable reward is at least ``--reward-threshold``, as in generate_samples.py. Logged: ``eval/pass@k`` for
@@ -27,6 +27,7 @@ from datasets import Dataset
 from transformers import TrainerCallback
 
 from rlvr.estimators import pass_at_k
+from rlvr.tasks import load_held_out
 from rlvr.tasks.base import Task, add_prompts
 from trainers.config import RunConfig
 from trainers.objectives import sample_correctness
@@ -56,15 +57,13 @@ def pass_at_k_metrics(num_correct: np.ndarray, num_samples: int) -> dict[str, fl
 
 def held_out_rows(config: RunConfig, task: Task) -> Dataset:
     """The m held-out problems with TRL's prompt column: ``--eval-dataset`` (a dataset name, or a local copy) or the
-    training dataset's ``--eval-split``, a subset seeded by ``--seed``."""
+    training dataset's ``--eval-split``: the held-out subset generate_samples.py draws (rlvr.tasks.load_held_out)."""
     name, path = config.dataset_name, None
     if config.eval_dataset is not None and Path(config.eval_dataset).exists():
         path = config.eval_dataset
     elif config.eval_dataset is not None:
         name = config.eval_dataset
-    rows = task.load_dataset(
-        name, split=config.eval_split, path=path, subset_size=config.eval_subset_size, seed=config.seed
-    )
+    rows = load_held_out(task, name, config.eval_split, path, config.eval_subset_size)
     return add_prompts(task, rows, config.prompt_style)
 
 

@@ -7,6 +7,7 @@ without torch), ``tiny`` (vision-language) or ``tiny-text`` (causal LM), their v
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,10 +67,25 @@ def resolve_model(name: str) -> ResolvedModel:
     source = MODEL_ALIASES.get(name, name)
     local = Path(source)
     if local.is_dir():
-        return ResolvedModel(name, str(local), folder_reads_images(local) is True, False)
+        return ResolvedModel(name, str(local), folder_reads_images(local) is True, saved_from_tiny(local))
     if not is_hub_id(source):
         raise unknown_model(name)
     return ResolvedModel(name, source, _hub_model_is_vision_language(source), False)
+
+
+def saved_from_tiny(folder: Path) -> bool:
+    """Whether a model folder's processor records the tiny model's pixel budget: a checkpoint of ``tiny``, which must
+    see images as it was trained on them (a few dozen image tokens), not at the real models' budget."""
+    from rlvr.models.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS
+
+    for name in ("processor_config.json", "preprocessor_config.json"):
+        try:
+            saved = json.loads((folder / name).read_text())
+        except (OSError, ValueError):
+            continue
+        size = (saved.get("image_processor", saved) if isinstance(saved, dict) else {}).get("size")
+        return size == {"longest_edge": TINY_MAX_PIXELS, "shortest_edge": TINY_MIN_PIXELS}
+    return False
 
 
 def _hub_model_is_vision_language(hub_id: str) -> bool:

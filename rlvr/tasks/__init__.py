@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from rlvr.errors import UserError
 
 if TYPE_CHECKING:  # base imports datasets; the command-line parsers (and --help) need only the names below
+    from datasets import Dataset
+
     from rlvr.tasks.base import Task
 
 # The held-out problems must not move when a run's --seed changes (the seed of the synthetic charts and of a subset):
@@ -21,6 +23,14 @@ TASK_MODULES = {
     "countdown": "rlvr.tasks.countdown.task",
     "math": "rlvr.tasks.math.task",
 }
+
+
+def load_held_out(task: Task, name: str | None, split: str, path: str | None, num_problems: int | None) -> Dataset:
+    """The problems an evaluation scores: all of ``split``, or a subset of ``num_problems`` drawn with
+    ``HELD_OUT_DATASET_SEED`` (for a generated dataset: that many problems generated with it). The one rule of
+    generate_samples.py ``--max-problems``, main.py ``--mode eval --max-eval-samples`` and ``--eval-subset-size``
+    during training, so each scores the same problems whatever the run's ``--seed``."""
+    return task.load_dataset(name, split=split, path=path, subset_size=num_problems, seed=HELD_OUT_DATASET_SEED)
 
 
 def get_task(name: str) -> Task:

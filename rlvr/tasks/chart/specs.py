@@ -5,6 +5,7 @@ Loading and conversion are in rlvr.tasks.chart.datasets; adding a dataset means 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,15 +55,20 @@ class ChartDatasetSpec:
     generate: Callable[[int | None, int, str], datasets.Dataset] | None = None
 
 
-def _generate_synthetic(num_rows: int | None, seed: int, split: str) -> datasets.Dataset:
+def _generate_synthetic(num_rows: int | None, seed: int, split: str, family: str = "synthetic") -> datasets.Dataset:
 
     if split not in DEFAULT_SPLIT_SIZES:
         raise UserError(f"synthetic: unknown split {split!r}; choose one of {', '.join(DEFAULT_SPLIT_SIZES)}")
-    return generate_synthetic_charts(num_rows or DEFAULT_SPLIT_SIZES[split], seed=seed, split=split)
+    return generate_synthetic_charts(num_rows or DEFAULT_SPLIT_SIZES[split], seed=seed, split=split, family=family)
 
 
 QUERY = FieldSource(("query",))
 LABEL = FieldSource(("label",))
+SYNTHETIC_FIELDS = {
+    "query": QUERY,
+    "label": LABEL,
+    **{name: FieldSource((name,), required=False) for name in CONVERTED_FIELDS[2:]},
+}
 FIGQA_CARVE = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
 
 CHART_DATASETS: dict[str, ChartDatasetSpec] = {
@@ -163,12 +169,16 @@ CHART_DATASETS: dict[str, ChartDatasetSpec] = {
             hub_id=None,
             default_split="train",
             description="charts drawn here from seeded random data, with exact answers (see synthetic.py)",
-            fields={
-                "query": QUERY,
-                "label": LABEL,
-                **{name: FieldSource((name,), required=False) for name in CONVERTED_FIELDS[2:]},
-            },
+            fields=SYNTHETIC_FIELDS,
             generate=_generate_synthetic,
+        ),
+        ChartDatasetSpec(
+            name="synthetic-kind",
+            hub_id=None,
+            default_split="train",
+            description="the synthetic charts, each asked what kind of chart it is (five answers; make demo)",
+            fields=SYNTHETIC_FIELDS,
+            generate=functools.partial(_generate_synthetic, family="synthetic-kind"),
         ),
     )
 }

@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 DATASET_NAME = "synthetic"
 CHART_TYPES = ("bar", "grouped bar", "horizontal bar", "line", "pie")
 QUESTION_TYPES = ("value", "max", "min", "difference", "sum", "count", "yes_no", "multiple_choice")
+# The "synthetic-kind" family: charts drawn the same way, each asked what kind of chart it is. Five answers, so the
+# tiny random model of `make demo`, after a short SFT warm start, is right on some samples (docs/data.md).
+FAMILIES = {DATASET_NAME: QUESTION_TYPES, "synthetic-kind": ("kind",)}
 SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
 DEFAULT_SPLIT_SIZES = {"train": 512, "validation": 128, "test": 128}
 PARALLEL_MIN_ROWS = 64
@@ -58,9 +61,14 @@ class Question:
 
 
 def generate_synthetic_charts(
-    num_rows: int, seed: int, split: str = "train", workers: int | None = None
+    num_rows: int,
+    seed: int,
+    split: str = "train",
+    workers: int | None = None,
+    family: str = DATASET_NAME,
 ) -> datasets.Dataset:
-    """``num_rows`` chart questions in the chart row schema, identical for identical (seed, split).
+    """``num_rows`` chart questions of ``family`` (a key of FAMILIES) in the chart row schema, identical for
+    identical (seed, split, family).
 
     ``workers`` processes draw the charts (default: one per available CPU core, up to 8, for 64 rows or more
     where processes can be forked); the rows do not depend on it.
@@ -71,23 +79,25 @@ def generate_synthetic_charts(
         raise UserError(f"synthetic: the seed must be a non-negative integer, got {seed}")
     if split not in SPLIT_STREAMS:
         raise UserError(f"synthetic: unknown split {split!r}; choose one of {', '.join(SPLIT_STREAMS)}")
+    if family not in FAMILIES:
+        raise UserError(f"synthetic: unknown question family {family!r}; choose one of {', '.join(FAMILIES)}")
     if workers is not None and workers < 1:
         raise UserError(f"synthetic: workers must be at least 1, got {workers}")
     workers = workers or _default_workers(num_rows)
     if workers == 1:
-        columns = _generate_rows(seed, split, 0, num_rows)
+        columns = _generate_rows(seed, split, 0, num_rows, family)
     else:
-        columns = _generate_rows_in_processes(seed, split, num_rows, workers)
+        columns = _generate_rows_in_processes(seed, split, num_rows, workers, family)
     return datasets.Dataset.from_dict(columns, features=CHART_ROW_FEATURES)
 
 
-def _generate_rows(seed: int, split: str, start: int, stop: int) -> dict[str, list]:
+def _generate_rows(seed: int, split: str, start: int, stop: int, family: str = DATASET_NAME) -> dict[str, list]:
     """Columns of rows ``start`` to ``stop - 1``; each row has its own seed stream (seed, split, row)."""
     columns: dict[str, list] = {name: [] for name in CHART_ROW_FEATURES}
     renderer = ChartRenderer()
     for row_index in range(start, stop):
         rng = np.random.default_rng([seed, SPLIT_STREAMS[split], row_index])
-        question_type, chart_type = row_design(row_index)
+        question_type, chart_type = row_design(row_index, FAMILIES[family])
         chart = random_chart(chart_type, rng)
         question = ask(question_type, chart, rng)
         steps = (*describe(chart), *question.steps, f"So the answer is {question.answer}.")
@@ -98,7 +108,7 @@ def _generate_rows(seed: int, split: str, start: int, stop: int) -> dict[str, li
         columns["table"].append(chart.table())
         columns["reasoning"].append("\n".join(steps))
         columns["question_type"].append(question.question_type)
-        columns["dataset"].append(DATASET_NAME)
+        columns["dataset"].append(family)
     return columns
 
 
@@ -112,27 +122,27 @@ def _default_workers(num_rows: int) -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def _generate_rows_in_processes(seed: int, split: str, num_rows: int, workers: int) -> dict[str, list]:
+def _generate_rows_in_processes(seed: int, split: str, num_rows: int, workers: int, family: str) -> dict[str, list]:
     bounds = np.linspace(0, num_rows, num=min(num_rows, workers * 4) + 1).astype(int).tolist()
-    chunks = [(seed, split, start, stop) for start, stop in itertools.pairwise(bounds)]
+    chunks = [(seed, split, start, stop, family) for start, stop in itertools.pairwise(bounds)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             parts = list(pool.map(_generate_rows, *zip(*chunks, strict=True)))
     except BrokenProcessPool:
         logger.warning("synthetic: worker processes failed to start; drawing the charts in this process")
-        return _generate_rows(seed, split, 0, num_rows)
+        return _generate_rows(seed, split, 0, num_rows, family)
     return {name: [value for part in parts for value in part[name]] for name in CHART_ROW_FEATURES}
 
 
 # --- Data -----------------------------------------------------------------------------------------------------
 
 
-def row_design(row_index: int) -> tuple[str, str]:
-    """Question and chart type of a row: every 40 consecutive rows hold each pairing once, so any prefix of a
-    split is balanced across both."""
-    question_type = QUESTION_TYPES[row_index % len(QUESTION_TYPES)]
-    return question_type, CHART_TYPES[row_index // len(QUESTION_TYPES) % len(CHART_TYPES)]
+def row_design(row_index: int, question_types: tuple[str, ...] = QUESTION_TYPES) -> tuple[str, str]:
+    """Question and chart type of a row: every ``5 * len(question_types)`` consecutive rows (40 for the default
+    family) hold each pairing once, so any prefix of a split is balanced across both."""
+    question_type = question_types[row_index % len(question_types)]
+    return question_type, CHART_TYPES[row_index // len(question_types) % len(CHART_TYPES)]
 
 
 def random_chart(chart_type: str, rng: np.random.Generator) -> ChartData:
@@ -250,6 +260,10 @@ def _multiple_choice_question(chart: ChartData, values: Values, scope: str, rng:
     return text, chart.categories[pick], (step,)
 
 
+def _kind_question(chart: ChartData, values: Values, scope: str, rng: np.random.Generator) -> Written:
+    return "What kind of chart is this?", chart.chart_type, (f"It is a {chart.chart_type} chart.",)
+
+
 QUESTION_WRITERS: dict[str, Writer] = {
     "value": _value_question,
     "max": _extreme_question(highest=True),
@@ -259,4 +273,5 @@ QUESTION_WRITERS: dict[str, Writer] = {
     "count": _count_question,
     "yes_no": _yes_no_question,
     "multiple_choice": _multiple_choice_question,
+    "kind": _kind_question,
 }

@@ -1,4 +1,9 @@
-"""--mode eval: greedy answers on a dataset, scored by relaxed accuracy and exact match, one JSON per dataset."""
+"""--mode eval: one answer per problem, scored by relaxed accuracy and exact match, one JSON per dataset.
+
+The answer is sampled at ``--eval-temperature`` (0.6) and ``--eval-top-p`` (0.95), the paper's evaluation settings
+and generate_samples.py's defaults, so the accuracy is an estimate of that Pass@1; ``--eval-temperature 0`` decodes
+greedily. The problems are those main.py loads by ``rlvr.tasks.load_held_out`` (``--max-eval-samples``).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,8 @@ EVAL_BATCH_SIZE = 8
 
 
 @dataclass(frozen=True)
-class GreedySettings:
-    """What names and decides a greedy evaluation."""
+class AccuracySettings:
+    """What names and decides an evaluation."""
 
     model: str
     dataset_name: str
@@ -26,21 +31,27 @@ class GreedySettings:
     prompt_style: str
     max_new_tokens: int
     reward_threshold: float
-    max_examples: int | None
+    temperature: float  # 0: greedy
+    top_p: float
     output_dir: str
 
 
-def evaluate_greedy(task: Task, model, processor, dataset: Dataset, settings: GreedySettings) -> dict:
-    """Greedy answers on ``dataset``, scored by relaxed accuracy and exact match; the report goes to
-    ``{output_dir}/eval-{dataset}-{split}.json``."""
+def evaluate_accuracy(task: Task, model, processor, dataset: Dataset, settings: AccuracySettings) -> dict:
+    """One answer per problem of ``dataset``, scored by relaxed accuracy and exact match; the report goes to
+    ``{output_dir}/eval-{dataset}-{split}.json``. Sampling draws from torch's random state (main.py seeds it)."""
     model.eval()
-    if settings.max_examples:
-        dataset = dataset.select(range(min(settings.max_examples, len(dataset))))
+    sampling = {
+        "do_sample": settings.temperature > 0,
+        "temperature": settings.temperature or 1.0,
+        "top_p": settings.top_p,
+    }
     examples = []
     for start in tqdm(range(0, len(dataset), EVAL_BATCH_SIZE), desc=f"eval {settings.dataset_name}"):
         rows = [dataset[index] for index in range(start, min(start + EVAL_BATCH_SIZE, len(dataset)))]
         encoded = encode_prompts(processor, task, rows, settings.prompt_style, model.device)
-        completions = generate_completions(model, processor, encoded, max_new_tokens=settings.max_new_tokens)
+        completions = generate_completions(
+            model, processor, encoded, max_new_tokens=settings.max_new_tokens, **sampling
+        )
         for row, completion in zip(rows, completions, strict=True):
             correct = score_completions(task, [completion], row, settings.reward_threshold)[0]
             exact = task.exact_match(completion, row) if task.exact_match else correct
@@ -59,6 +70,8 @@ def evaluate_greedy(task: Task, model, processor, dataset: Dataset, settings: Gr
         "split": settings.split,
         "model": settings.model,
         "num_examples": len(examples),
+        "temperature": settings.temperature,
+        "top_p": settings.top_p if settings.temperature > 0 else None,
         "relaxed_accuracy": sum(example["relaxed_correct"] for example in examples) / count,
         "exact_match": sum(example["exact_correct"] for example in examples) / count,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
