@@ -68,3 +68,22 @@ def test_compiled_generation_gives_the_default_greedy_completions(tmp_path):
     compiled, problems = greedy_completions([*MODELS["text"], "--compile-generation"], tmp_path / "compiled")
     assert problems == []
     assert compiled == default
+
+
+def test_a_users_generation_kwargs_join_the_static_cache_size(tmp_path):
+    flags = [*MODELS["text"], *ONE_STEP, "--output-dir", str(tmp_path), "--static-cache"]
+    config = parse_run_config([*flags, "--generation_kwargs", '{"top_k": 20}'])
+    source = resolve_model("tiny-text")
+    trainer = build_rl_trainer(config, load_model(source), load_processor(source))
+    assert trainer.args.generation_kwargs == {"max_cache_len": 6 + 1024, "top_k": 20}
+    assert trainer.generation_config.max_cache_len == 6 + 1024 and trainer.generation_config.top_k == 20
+
+
+def test_vllm_gets_no_transformers_cache_fields_and_the_cache_flags_refuse_trls_own(tmp_path):
+    from rlvr.errors import UserError
+    from trainers.generation_speed import grpo_generation_fields
+
+    flags = [*MODELS["text"], *ONE_STEP, "--output-dir", str(tmp_path)]
+    assert grpo_generation_fields(parse_run_config([*flags, "--use-vllm", "--compile-generation"])) == {}
+    with pytest.raises(UserError, match="--cache_implementation is set by --static-cache / --compile-generation"):
+        parse_run_config([*flags, "--static-cache", "--cache_implementation", "dynamic"])

@@ -161,3 +161,12 @@ def test_switches_take_true_and_false_as_hf_argument_parser_does():
     assert (config.lora, config.no_resume, config.use_vllm, config.overwrite) == (False, True, True, False)
     assert parse_run_config(["--gradient_checkpointing", "false"]).disable_gradient_checkpointing is True
     assert parse_run_config(["--use_peft"]).lora is True
+
+
+def test_the_command_line_wins_over_a_trl_field_of_the_file_that_is_one_of_our_options(tmp_path):
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text("gradient_checkpointing: true\n")
+    from_file = parse_run_config(["--config", str(config_file)])
+    assert from_file.disable_gradient_checkpointing is False
+    both = parse_run_config(["--config", str(config_file), "--disable-gradient-checkpointing"])
+    assert both.disable_gradient_checkpointing is True

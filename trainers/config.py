@@ -253,6 +253,10 @@ def _check_choices(config: RunConfig) -> None:
     refusal = refuse_for_mode(config.mode, config.loss_type, config.trl_args)
     if refusal:
         raise UserError(refusal)
+    if config.static_cache or config.compile_generation:
+        for field in ("cache_implementation", "pad_to_multiple_of"):
+            if field in config.trl_args:
+                raise UserError(f"--{field} is set by --static-cache / --compile-generation; give one or the other")
 
 
 def _check_dpo(config: RunConfig) -> None:

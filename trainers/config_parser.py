@@ -26,7 +26,7 @@ from trainers.config import (
     resolve,
 )
 from trainers.config_file import yaml_as_flags
-from trainers.trl_spelling import add_trl_aliases, booleans_as_flags, trl_fields
+from trainers.trl_spelling import add_trl_aliases, booleans_as_flags, set_on_command_line, trl_fields
 
 TRL_FIELDS_EPILOG = (
     "Every other field of TRL's GRPOConfig (DPOConfig, SFTConfig for those modes) and of transformers' "
@@ -373,7 +373,10 @@ def parse_run_config(argv: list[str] | None = None) -> RunConfig:
     for name in ("reward_funcs", "reward_weights", "lora_target_modules", "lora_modules_to_save", "report_to"):
         if values[name] is not None:
             values[name] = tuple(values[name])
-    values.update(trl_fields(values["mode"], config_path, yaml_trl, leftover))
+    # A TRL field of the file that translates to one of our options yields to that option on the command line.
+    on_command_line = set_on_command_line(parser, argv)
+    from_trl = trl_fields(values["mode"], config_path, yaml_trl, leftover)
+    values.update({name: value for name, value in from_trl.items() if name not in on_command_line})
     try:
         config = RunConfig(**values, config_file=config_path)
     except UserError as error:

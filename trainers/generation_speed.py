@@ -36,8 +36,9 @@ def static_cache_tokens(config: RunConfig) -> int:
 
 
 def grpo_generation_fields(config: RunConfig) -> dict:
-    """GRPOConfig fields for the generation cache."""
-    if not uses_static_cache(config):
+    """GRPOConfig fields for the generation cache; none under vLLM, which keeps its own cache (and would take
+    ``generation_kwargs`` as sampling parameters)."""
+    if config.use_vllm or not uses_static_cache(config):
         return {}
     fields: dict = {
         "cache_implementation": "static",
@@ -46,6 +47,16 @@ def grpo_generation_fields(config: RunConfig) -> dict:
     if config.compile_generation:
         fields["pad_to_multiple_of"] = COMPILED_PROMPT_MULTIPLE
     return fields
+
+
+def with_user_generation_kwargs(fields: dict, trl_args: dict) -> dict:
+    """The user's TRL fields over ours, except ``generation_kwargs``, whose keys are merged (the user's win), so a
+    user's sampling option does not silently drop the static cache's size."""
+    merged = {**fields, **trl_args}
+    ours, theirs = fields.get("generation_kwargs"), trl_args.get("generation_kwargs")
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        merged["generation_kwargs"] = {**ours, **theirs}
+    return merged
 
 
 def enable_compiled_generation(trainer) -> None:

@@ -8,7 +8,7 @@ import os
 import torch
 
 from trainers.config import RunConfig
-from trainers.generation_speed import grpo_generation_fields
+from trainers.generation_speed import grpo_generation_fields, with_user_generation_kwargs
 from trainers.geometry import BatchGeometry, num_processes
 from trainers.micro_batch import CPU_MICRO_BATCH
 
@@ -133,7 +133,7 @@ def build_grpo_config(config: RunConfig, geometry: BatchGeometry, run_name: str,
         log_completions=config.log_completions,
         **grpo_generation_fields(config),
     )
-    return GRPOConfig(**{**fields, **config.trl_args})
+    return GRPOConfig(**with_user_generation_kwargs(fields, config.trl_args))
 
 
 def build_dpo_config(config: RunConfig, run_name: str, report_to: list[str]):

@@ -61,3 +61,10 @@ def trl_fields(mode: str, config_path: str | None, yaml_trl: dict, leftover: lis
     trl_args, ours = parse_trl_fields(mode, yaml_values_as_flags(yaml_trl, where), error_prefix=f"{where}: ")
     typed_args, typed_ours = parse_trl_fields(mode, leftover)
     return {**ours, **typed_ours, "trl_args": {**trl_args, **typed_args}}
+
+
+def set_on_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """Our options the command line itself sets (to something other than their default): a TRL field of the
+    config file that translates to one of them yields to it."""
+    given = vars(parser.parse_known_args(argv)[0])
+    return {name for name, value in given.items() if value != parser.get_default(name)}
