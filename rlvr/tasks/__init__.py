@@ -22,6 +22,7 @@ TASK_MODULES = {
     "chart": "rlvr.tasks.chart.task",
     "countdown": "rlvr.tasks.countdown.task",
     "math": "rlvr.tasks.math.task",
+    "strategies": "rlvr.tasks.strategies.task",
 }
 
 

@@ -1,0 +1,99 @@
+"""The three-strategy addition task (problems.py): the prompt ``72+4=``, a completion such as ``*76`` or ``+77``.
+
+Made for tiny-carry (rlvr/models/tiny.py), whose character tokenizer already holds ``-``, ``*`` and ``+``. The
+reward is 1 when the completion is a strategy tag followed by exactly the sum, whichever tag: the task rewards the
+answer, never the strategy. Rows: ``expression``, ``answer``, ``carries`` and ``strategy`` (the tag the supervised
+warm start is shown).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+
+from rlvr.errors import UserError
+from rlvr.tasks.base import Task
+from rlvr.tasks.completions import completion_text
+from rlvr.tasks.strategies.problems import DATASETS, SPLITS, TAGS, answer_by, held_out_rows, training_rows
+
+DEFAULT_TRAIN_ROWS = 20_000
+ROW_FEATURES = datasets.Features(
+    {
+        "expression": datasets.Value("string"),
+        "answer": datasets.Value("int64"),
+        "carries": datasets.Value("bool"),
+        "strategy": datasets.Value("string"),
+    }
+)
+
+
+def split_completion(completion: str) -> tuple[str | None, str]:
+    """(tag, answer text) of a completion; the tag is None when the completion does not start with one.
+
+    >>> split_completion(" *76 "), split_completion("76")
+    (('*', '76'), (None, '76'))
+    """
+    text = completion.strip()
+    return (text[0], text[1:]) if text[:1] in TAGS else (None, text)
+
+
+def strategies_accuracy_reward(completions: list, answer: list | None = None, **kwargs) -> list[float | None]:
+    """1.0 for a strategy tag and then exactly the sum's digits, else 0.0. Range [0, 1].
+
+    >>> strategies_accuracy_reward(["+76", "*76", "-76", "76", "+86", "*"], answer=[76] * 6)
+    [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    """
+    if answer is None:
+        return [None] * len(completions)
+    scores: list[float | None] = []
+    for completion, expected in zip(completions, answer, strict=True):
+        tag, digits = split_completion(completion_text(completion))
+        scores.append(None if expected is None else float(tag is not None and digits == str(expected)))
+    return scores
+
+
+def build_strategies_prompt(row: dict, style: str) -> list[dict]:
+    return [{"role": "user", "content": f"{row['expression']}="}]
+
+
+def strategies_sft_completion(row: dict, style: str) -> str:
+    """The row's tag and the answer that strategy gives."""
+    a, b = (int(part) for part in row["expression"].split("+"))
+    return f"{row['strategy']}{answer_by(row['strategy'], a, b)}"
+
+
+def load_strategies_dataset(
+    name: str, split: str | None = None, path: str | Path | None = None, subset_size: int | None = None, seed: int = 0
+) -> datasets.Dataset:
+    """Train: ``subset_size`` (default 20,000) rows of ``name`` drawn with ``seed``. Test: every held-out problem (the
+    same whatever ``name``), or the first ``subset_size`` of them in an order drawn with ``seed``."""
+    split = split or "train"
+    if path is not None:
+        raise UserError("strategies: the problems are generated; --dataset-path does not apply")
+    if split not in SPLITS:
+        raise UserError(f"strategies: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if name not in DATASETS:
+        raise UserError(f"unknown strategies dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    if split == "train":
+        rows = training_rows(name, subset_size or DEFAULT_TRAIN_ROWS, seed)
+    else:
+        rows = held_out_rows(subset_size, seed)
+    return datasets.Dataset.from_list(rows, features=ROW_FEATURES)
+
+
+TASK = Task(
+    name="strategies",
+    is_multimodal=False,
+    reward_functions={"strategies_accuracy_reward": strategies_accuracy_reward},
+    default_reward_names=("strategies_accuracy_reward",),
+    correctness_reward="strategies_accuracy_reward",
+    dataset_names=DATASETS,
+    default_dataset="training-mix",
+    load_dataset=load_strategies_dataset,
+    prompt_styles=("plain",),
+    build_prompt=build_strategies_prompt,
+    sft_completion=strategies_sft_completion,
+    question_column="expression",
+    answer_column="answer",
+)
