@@ -25,7 +25,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m experiments.demo --output-dir runs/demo
+	$(BIN)/python -m experiments.demo.run --output-dir runs/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
@@ -44,9 +44,12 @@ clean-demo:
 # The decomposed objectives against their controls on two-procedure addition, end to end on the CPU (sized for an hour
 # on two idle cores): mechanism gate, learning rate, verdicts, tables and figures in docs/results/, see
 # docs/objectives.md. A second call resumes from runs/objectives_toy/ (--force: redo; --smoke: every stage, tiny).
-.PHONY: science
-science: $(STAMP)
-	$(BIN)/python experiments/objectives_toy.py && $(BIN)/python experiments/quote_results.py
+.PHONY: science science-two-procedure
+science-two-procedure: $(STAMP)
+	$(BIN)/python -m experiments.two_procedure.run && $(BIN)/python -m experiments.two_procedure.quote_results
+
+# The project's experiment: for now the two-procedure one above.
+science: science-two-procedure
 
 # Speed figures (docs/benchmarks.md): the Pass@k command on 100,000 problems x 256 samples, samples/s of
 # generate_samples.py against a plain generate loop, and training-step cost against TRL, on the tiny models.

@@ -1,4 +1,4 @@
-"""`make demo`'s chart half (experiments/demo.py, experiments/demo_table.py): the main job learns on the embedded
+"""`make demo`'s chart half (experiments/demo/run.py, experiments/demo/table.py): the main job learns on the embedded
 default.
 
 Specified here:
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.demo import RL_FLAGS, SFT_FLAGS, SHARED
-from experiments.demo_table import before_after_table
+from experiments.demo.run import RL_FLAGS, SFT_FLAGS, SHARED
+from experiments.demo.table import before_after_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -78,6 +78,29 @@ def test_the_docs_hold_commands_for_every_script():
     assert documented >= {"main.py", *SCRIPTS} - {"evaluation/merge_samples.py"}
 
 
+EXPERIMENT_MODULE = re.compile(r"python -m (experiments(?:\.\w+)+)")
+
+
+def test_every_experiment_command_names_a_module_that_runs():
+    """`python -m experiments....` in the docs and the Makefile names a module with a main()."""
+    named = {(path.name, module) for path in [*DOCS, REPO_ROOT / "Makefile"]
+             for module in EXPERIMENT_MODULE.findall(path.read_text(encoding="utf-8"))}  # fmt: skip
+    assert {module for _, module in named} >= {"experiments.demo.run", "experiments.two_procedure.run"}
+    for where, module in sorted(named):
+        assert callable(getattr(importlib.import_module(module), "main", None)), f"{where}: {module} has no main()"
+
+
+def test_documented_experiment_commands_parse():
+    """Those in the bash blocks parse with the module's own parser, where it has one."""
+    calls = [words[2:] for doc in DOCS for words in commands(doc)
+             if words[:2] == ["python", "-m"] and words[2].startswith("experiments.")]  # fmt: skip
+    assert calls, "no `python -m experiments...` command in a bash block of the docs"
+    for module_name, *arguments in calls:
+        module = importlib.import_module(module_name)
+        if hasattr(module, "build_parser"):
+            module.build_parser().parse_args(arguments)
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=[doc.name for doc in DOCS])
 def test_every_documented_import_imports(doc):
     for block in blocks(doc, "python"):

@@ -1,4 +1,5 @@
-"""The layout rule: scripts -> stages (trainers, evaluation, experiments) -> domain (rlvr); no sys.path edits."""
+"""The layout rule: scripts -> stages (trainers, evaluation, experiments) -> domain (rlvr); no sys.path edits.
+Inside experiments/, one package per experiment, each importing only itself and experiments.common."""
 
 from __future__ import annotations
 
@@ -55,9 +56,44 @@ def test_the_project_imports_from_outside_the_repository(tmp_path):
     import subprocess
     import sys
 
-    code = "import evaluation.pass_at_k, experiments.demo, trainers.config, rlvr.tasks, main, generate_samples"
+    code = "import evaluation.pass_at_k, experiments.demo.run, trainers.config, rlvr.tasks, main, generate_samples"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+EXPERIMENTS = REPO_ROOT / "experiments"
+SHARED_EXPERIMENT_PART = "common"
+
+
+def test_experiments_holds_one_package_per_experiment_and_no_loose_module():
+    loose = sorted(path.name for path in EXPERIMENTS.glob("*.py") if path.name != "__init__.py")
+    assert loose == []
+    packages = [path for path in EXPERIMENTS.iterdir() if path.is_dir() and path.name != "__pycache__"]
+    assert {package.name for package in packages} >= {SHARED_EXPERIMENT_PART, "two_procedure", "demo"}
+    for package in packages:
+        init = package / "__init__.py"
+        assert init.exists() and ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))), (
+            f"{package.name}/__init__.py must say what the experiment is and how to run it"
+        )
+
+
+def experiment_parts(path: Path) -> set[str]:
+    """The experiments packages a file imports (experiments.X.... -> X)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module]
+        names.update(module.split(".")[1] for module in modules if module.startswith("experiments."))
+    return names
+
+
+@pytest.mark.parametrize("path", python_files("experiments"), ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_an_experiment_imports_only_itself_and_the_shared_part(path):
+    parts = path.relative_to(EXPERIMENTS).parts
+    own = parts[0] if len(parts) > 1 else None
+    allowed = {own} if own == SHARED_EXPERIMENT_PART else {own, SHARED_EXPERIMENT_PART}
+    assert experiment_parts(path) <= allowed
 
 
 @pytest.mark.parametrize("path", python_files("benchmarks"), ids=lambda path: str(path.relative_to(REPO_ROOT)))

@@ -17,7 +17,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig
 
-from experiments.policy_entropy import mean_token_entropy
+from experiments.common.policy_entropy import mean_token_entropy
 from rlvr.generation import encode_prompts
 from rlvr.models.tiny import tiny_arith_model_path
 from rlvr.tasks import get_task

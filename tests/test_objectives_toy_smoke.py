@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.toy_claims import VERDICTS
+from experiments.two_procedure.claims import VERDICTS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_the_smoke_run_goes_through_every_stage(tmp_path):
     results = tmp_path / "results"
-    command = [sys.executable, "experiments/objectives_toy.py", "--smoke", "--run-dir", str(tmp_path / "runs"),
+    command = [sys.executable, "-m", "experiments.two_procedure.run", "--smoke", "--run-dir", str(tmp_path / "runs"),
                "--results-dir", str(results)]  # fmt: skip
     done = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ}, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.quote_results import END, START, quoted_lines, replace_block
+from experiments.two_procedure.quote_results import END, START, quoted_lines, replace_block
 from rlvr.errors import UserError
 
 REPORT = """# Results
@@ -40,7 +40,7 @@ def test_a_page_without_markers_or_a_report_without_verdicts_is_refused():
 
 
 def test_the_objectives_page_has_the_markers():
-    from experiments.quote_results import REPO_ROOT
+    from experiments.two_procedure.quote_results import REPO_ROOT
 
     page = (REPO_ROOT / "docs" / "objectives.md").read_text()
     assert page.count(START) == 1 and page.count(END) == 1

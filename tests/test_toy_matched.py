@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from toy_summaries import fabricated, run
 
-from experiments.objectives_toy import Experiment, run_name
-from experiments.toy_arms import ARMS, LR0, Settings
-from experiments.toy_claims import paper_claims
-from experiments.toy_matched import at_matched_kl, matched_kl_differences, matched_pass1_differences
-from experiments.toy_report import markdown_report
-from experiments.toy_reproduction import compare_runs, inside_as_printed, published_summary
-from experiments.toy_stats import per_problem_pass_at_k, sign_of
+from experiments.common.stats import per_problem_pass_at_k, sign_of
+from experiments.two_procedure.arms import ARMS, LR0, Settings
+from experiments.two_procedure.claims import paper_claims
+from experiments.two_procedure.matched import at_matched_kl, matched_kl_differences, matched_pass1_differences
+from experiments.two_procedure.report import markdown_report
+from experiments.two_procedure.reproduction import compare_runs, inside_as_printed, published_summary
+from experiments.two_procedure.run import Experiment, run_name
 
 
 def test_each_objective_is_read_off_its_path_at_the_smallest_final_kl_of_its_seed_pair():

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from toy_summaries import EFFECTS, N, base, fabricated, run, verdicts
 
-from experiments.toy_claims import VERDICTS, paper_claims
-from experiments.toy_gate import choose_learning_rate, mechanism_gate
-from experiments.toy_report import markdown_report
-from experiments.toy_stats import difference_interval, sign_of
+from experiments.common.stats import difference_interval, sign_of
+from experiments.two_procedure.claims import VERDICTS, paper_claims
+from experiments.two_procedure.gate import choose_learning_rate, mechanism_gate
+from experiments.two_procedure.report import markdown_report
 
 
 def test_a_base_with_the_designed_mechanism_passes_the_gate():

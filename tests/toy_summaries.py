@@ -1,10 +1,10 @@
-"""Fabricated summaries of experiments/objectives_toy.py with known numbers, for the tests of its judgement."""
+"""Fabricated summaries of experiments/two_procedure/run.py with known numbers, for the tests of its judgement."""
 
 from __future__ import annotations
 
-from experiments.toy_arms import ARMS, CONTROLS, LR0, OBJECTIVES, Settings
-from experiments.toy_claims import paper_claims
-from experiments.toy_gate import choose_learning_rate, mechanism_gate
+from experiments.two_procedure.arms import ARMS, CONTROLS, LR0, OBJECTIVES, Settings
+from experiments.two_procedure.claims import paper_claims
+from experiments.two_procedure.gate import choose_learning_rate, mechanism_gate
 
 N = 256
 CARRIES = [True] * 45 + [False] * 55

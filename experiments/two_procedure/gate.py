@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.toy_stats import per_problem_pass_at_k, problem_interval
+from experiments.common.stats import per_problem_pass_at_k, problem_interval
 from rlvr.tasks.carry.task import CARRY_SHARE
 
 FOLLOW_RATE = 0.95

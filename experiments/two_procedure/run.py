@@ -1,7 +1,8 @@
-"""GRPO, PSR, NSR and W-REINFORCE on two-procedure addition, against controls, end to end on the CPU: ``make science``.
+"""GRPO, PSR, NSR and W-REINFORCE on two-procedure addition, against controls, end to end on the CPU:
+``make science-two-procedure``.
 
-    python experiments/objectives_toy.py          # everything, under an hour on two idle cores
-    python experiments/objectives_toy.py --smoke  # every stage with tiny settings, a few minutes (tested)
+    python -m experiments.two_procedure.run          # everything, under an hour on two idle cores
+    python -m experiments.two_procedure.run --smoke  # every stage with tiny settings, a few minutes (tested)
 
 The toy has the paper's mechanism built in (rlvr/tasks/carry): a common strategy X that forgets the carry and a rare
 one Y that always adds right, mixed independently of the problem. Every step is a subprocess of a user-facing
@@ -9,15 +10,15 @@ command, so the experiment runs the code users run:
 
 1. ``main.py --mode sft`` for each SFT seed: the base models (tiny-carry, 10% of the supervised rows show Y);
 2. the mechanism gate's measurements on every base: ``generate_samples.py`` (n = 256 per held-out problem) and
-   ``experiments/carry_probe.py`` (exact P(Y), entropy, KL);
+   ``python -m experiments.two_procedure.probe`` (exact P(Y), entropy, KL);
 3. the learning-rate sweep, largest first: the controls (rewards shuffled within each rollout, or replaced by coin
    flips at the rollout's own rate) on the first SFT and RL seed; the first rate at which every control keeps
-   Pass@1 and Pass@64 inside the base's 95% interval at every checkpoint is taken (experiments/toy_gate.py);
+   Pass@1 and Pass@64 inside the base's 95% interval at every checkpoint is taken (gate.py);
 4. the coupling probe (gate d): a few PSR steps on problems without a carry only, at the chosen rate;
 5. every objective and control for every SFT seed x RL seed at the chosen rate, and the same run at learning rate 0,
    each evaluated like the base at its middle checkpoint and at the end;
-6. the report: gate, rate, claims with verdicts, tables and figures in docs/results/ (experiments/toy_report.py),
-   and every headline number against the report committed at HEAD (experiments/toy_reproduction.py).
+6. the report: gate, rate, claims with verdicts, tables and figures in docs/results/ (report.py),
+   and every headline number against the report committed at HEAD (reproduction.py).
 
 Steps whose output exists are skipped, so a killed run continues where it stopped (``--force`` starts over).
 """
@@ -34,15 +35,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from experiments.toy_arms import ARMS, Arm, Settings, smoke_settings
-from experiments.toy_gate import choose_learning_rate
-from experiments.toy_plots import plot_all
-from experiments.toy_report import markdown_report
-from experiments.toy_reproduction import commit_of, compare_runs, published_summary
-from experiments.toy_results import build_summary, load_point
-from experiments.toy_steps import StepRunner
+from experiments.common.steps import StepRunner
+from experiments.two_procedure.arms import ARMS, Arm, Settings, smoke_settings
+from experiments.two_procedure.gate import choose_learning_rate
+from experiments.two_procedure.plots import plot_all
+from experiments.two_procedure.report import markdown_report
+from experiments.two_procedure.reproduction import commit_of, compare_runs, published_summary
+from experiments.two_procedure.results import build_summary, load_point
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMON_ARGS = ["--task", "carry", "--no-lora", "--disable-gradient-checkpointing", "--report-to", "none"]
 
 
@@ -94,7 +95,8 @@ class Experiment:
         self.steps.run(
             f"probe-{name}",
             [
-                "experiments/carry_probe.py",
+                "-m",
+                "experiments.two_procedure.probe",
                 "--reference",
                 str(self.sft_dir(sft_seed)),
                 "--checkpoints",

@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from experiments.demo_table import before_after_table
-from experiments.demo_toy import run_toy_demo
+from experiments.demo.table import before_after_table
+from experiments.demo.toy import run_toy_demo
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.methods import METHOD_LABELS, RL_MODES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Short answers keep CPU rollouts cheap: the direct prompt asks for <answer>...</answer> only (at most 13 tokens here).
 DATASET = "synthetic-kind"

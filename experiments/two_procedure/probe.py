@@ -1,6 +1,6 @@
 """What a checkpoint's policy does on the held-out two-procedure problems, measured exactly or from its own samples.
 
-    python experiments/carry_probe.py --reference runs/x/sft --checkpoints runs/x/sft runs/x/psr \
+    python -m experiments.two_procedure.probe --reference runs/x/sft --checkpoints runs/x/sft runs/x/psr \
         --output-path probe.json
 
 For each checkpoint, on every held-out problem of the carry task (rlvr/tasks/carry), at temperature 1 (the policy
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from experiments.policy_entropy import sample_with_logits
+from experiments.common.policy_entropy import sample_with_logits
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.generation import encode_prompts, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint

@@ -1,4 +1,4 @@
-"""The measurements of experiments/objectives_toy.py, read back from its files into one JSON-ready summary.
+"""The measurements of the two-procedure experiment (run.py), read back from its files into one JSON-ready summary.
 
 A *point* is one model evaluated: its samples of every held-out problem (correct counts, the strategy each sample
 followed) and its probe (exact P(Y), entropy, KL to its base). A *run* is an arm trained from one base with one RL
@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments.toy_arms import ARMS, Settings
-from experiments.toy_claims import paper_claims
-from experiments.toy_gate import mechanism_gate
+from experiments.two_procedure.arms import ARMS, Settings
+from experiments.two_procedure.claims import paper_claims
+from experiments.two_procedure.gate import mechanism_gate
 from rlvr.tasks.carry.problems import CARRIES_TAG, TAGS, answer_by, carries
 from rlvr.tasks.carry.task import split_completion
 

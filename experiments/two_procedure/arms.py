@@ -1,4 +1,4 @@
-"""The arms of experiments/objectives_toy.py and its settings, fixed before the run (docs/objectives.md, "Choices")."""
+"""The arms of the two-procedure experiment and its settings, fixed before the run (docs/objectives.md, "Choices")."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.toy_stats import base_by_pair, difference_interval, metric_by_pair, per_problem_pass_at_k, sign_of
+from experiments.common.stats import base_by_pair, difference_interval, metric_by_pair, per_problem_pass_at_k, sign_of
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not testable")
 LARGE_K = 64

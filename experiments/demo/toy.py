@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rlvr.methods import METHOD_LABELS, RL_MODES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = ["--task", "carry", "--report-to", "none", "--no-lora", "--disable-gradient-checkpointing", "--no-resume",
           "--overwrite"]  # fmt: skip
 SFT_FLAGS = [

@@ -2,12 +2,12 @@
 
 At the end of a run the objectives differ in how far they moved, so a difference in Pass@k or entropy can be a
 difference in distance or in accuracy, not in direction. Two views take those out, each with the bootstrap interval
-over SFT seeds, RL seeds and problems of experiments/toy_stats.py:
+over SFT seeds, RL seeds and problems of experiments/common/stats.py:
 
 - matched KL: within each seed pair, every objective's per-problem Pass@k interpolated along its path (base,
   middle checkpoint, end) to the smallest final KL(policy || base) among the objectives of that pair;
 - matched Pass@1: entropy and distinct answers less a straight line fitted through every final point against
-  Pass@1 (experiments/toy_claims.residuals_at_matched_pass1).
+  Pass@1 (experiments.two_procedure.claims.residuals_at_matched_pass1).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.toy_claims import LARGE_K, compare, pass_at, residuals_at_matched_pass1
-from experiments.toy_stats import Pair, difference_interval
+from experiments.common.stats import Pair, difference_interval
+from experiments.two_procedure.claims import LARGE_K, compare, pass_at, residuals_at_matched_pass1
 
 # Which objective against which: the paper's contrasts, and W-REINFORCE against the PSR it adds a weight to.
 MATCHED_PAIRS = (("psr", "nsr"), ("psr", "grpo"), ("nsr", "grpo"), ("w-reinforce", "psr"))

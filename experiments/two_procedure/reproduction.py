@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from experiments.toy_stats import per_problem_pass_at_k, problem_interval
+from experiments.common.stats import per_problem_pass_at_k, problem_interval
 
 
 def published_summary(results_json: Path, repo_root: Path) -> dict[str, Any] | None:

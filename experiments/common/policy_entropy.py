@@ -1,6 +1,6 @@
 """Policy entropy of checkpoints on fixed held-out prompts: the mean per-token entropy of sampled completions.
 
-    python experiments/policy_entropy.py --task arithmetic --checkpoints runs/x/checkpoint-40 runs/x \
+    python -m experiments.common.policy_entropy --task arithmetic --checkpoints runs/x/checkpoint-40 runs/x \
         --output-path entropy.json
 
 For every checkpoint the same test prompts are sampled with the same seed at temperature 1 (the policy itself, no

@@ -1,4 +1,4 @@
-"""Intervals of experiments/objectives_toy.py: per-problem Pass@k, and a bootstrap over seeds and problems.
+"""Intervals of the experiments: per-problem Pass@k, and a bootstrap over seeds and problems.
 
 A comparison ``arm - reference`` pairs runs by SFT seed and RL seed (the same base, data order and rollout prompts)
 and problems by problem. One bootstrap resample draws SFT seeds with replacement, RL seeds with replacement within

@@ -1,4 +1,4 @@
-"""Figures of experiments/objectives_toy.py: Pass@k of every objective, P(Y) during training, Pass@64 against KL.
+"""Figures of the two-procedure experiment: Pass@k of every objective, P(Y) during training, Pass@64 against KL.
 
 Lines are means over runs (SFT seeds x RL seeds), bands ± one standard deviation; the base is the mean of the bases.
 """
@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from experiments.toy_claims import LARGE_K, pass_at
+from experiments.two_procedure.claims import LARGE_K, pass_at
 from rlvr.methods import assign_styles
 
 

@@ -1,6 +1,6 @@
 """Quote the generated report's verdicts into docs/objectives.md, so the page says nothing the report does not.
 
-    python experiments/quote_results.py   # after experiments/objectives_toy.py; `make science` runs both
+    python -m experiments.two_procedure.quote_results  # after experiments.two_procedure.run (the Makefile runs both)
 
 The block between the two markers in docs/objectives.md is replaced by the report's gate line, its learning-rate
 line, its line on reproducing the published run (when it has one) and its predictions with their verdicts and
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from rlvr.errors import UserError, exit_on_user_error
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-START = "<!-- quoted from results/objectives_toy.md by experiments/quote_results.py: start -->"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START = "<!-- quoted from results/objectives_toy.md by experiments/two_procedure/quote_results.py: start -->"
 END = "<!-- quoted: end -->"
 
 
