@@ -48,8 +48,12 @@ clean-demo:
 science-two-procedure: $(STAMP)
 	$(BIN)/python -m experiments.two_procedure.run && $(BIN)/python -m experiments.two_procedure.quote_results
 
-# The project's experiment: for now the two-procedure one above.
-science: science-two-procedure
+# The objectives on three-strategy addition (docs/objectives.md, "The second experiment"), end to end on the CPU in
+# under an hour on two idle cores: gate, first-order direction, every arm and control at every learning rate,
+# decompositions, matched comparisons and verdicts in docs/results/three_strategy.md. A second call resumes from
+# runs/three_strategy/ (--force: redo; --smoke: every stage, tiny).
+science: $(STAMP)
+	$(BIN)/python -m experiments.three_strategy.run
 
 # Speed figures (docs/benchmarks.md): the Pass@k command on 100,000 problems x 256 samples, samples/s of
 # generate_samples.py against a plain generate loop, and training-step cost against TRL, on the tiny models.

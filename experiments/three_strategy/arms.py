@@ -53,6 +53,7 @@ class Settings:
     rl_seed: int = 0
     learning_rates: tuple[str, ...] = ("1e-4", "3e-4")  # every one reported; none chosen
     rollouts: int = 100
+    rollout_prompts: int = 32
     slots_per_rollout: int = 2
     save_every_slots: int = 50
     push_steps: int = 20  # gate (d): supervised steps toward W on problems without a carry
@@ -71,7 +72,7 @@ class Settings:
     # rollout), no KL, no entropy bonus, the rate warmed up over 4 update slots and then constant (the paper's).
     rl_args: tuple[str, ...] = (
         "--dataset-name", "training-mix", "--warmup", "4", "--lr-scheduler-type", "constant_with_warmup",
-        "--num-generations", "8", "--rollout-prompts", "32", "--update-prompts", "16", "--batch-size", "128",
+        "--num-generations", "8", "--update-prompts", "16", "--batch-size", "128",
         "--max-completion-length", "6", "--temperature", "1.0", "--beta", "0", "--entropy-coef", "0",
         "--logging-steps", "10", "--save-total-limit", "4",
     )  # fmt: skip

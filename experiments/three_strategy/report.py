@@ -161,6 +161,7 @@ def markdown_report(summary: dict) -> str:
         f"{runtime['load_average_at_start'][0]:.2f}); {runtime['steps_run']} steps run, "
         f"{runtime['steps_skipped_as_done']} skipped as already done"
         + (f"; code of commit {runtime['commit']}" if runtime.get("commit") else "")
+        + (" with uncommitted changes" if runtime.get("uncommitted_changes") else "")
         + ".",
         "",
     ]

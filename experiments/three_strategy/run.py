@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from experiments.common.provenance import commit_of
 from experiments.common.steps import StepRunner
-
 from experiments.three_strategy.analysis import build_summary
 from experiments.three_strategy.arms import ARMS, DETERMINISM_ARM, Arm, Settings, smoke_settings
 from experiments.three_strategy.plots import plot_all
@@ -88,6 +88,7 @@ class Experiment:
         command = ["main.py", "--mode", "sft", "--model", str(base), *COMMON_ARGS, "--dataset-name", "push-w"]
         command += ["--learning-rate", "1e-3", "--lr-scheduler-type", "constant", "--batch-size", "128"]
         command += ["--max-steps", str(self.settings.push_steps), "--save-steps", "100000", "--seed", str(sft_seed)]
+        command += ["--subset-size", str(self.settings.push_steps * 128)]  # the rows it reads, no more
         self.steps.run(f"push-w-sft{sft_seed}", [*command, "--output-dir", str(pushed)], pushed / "model.safetensors")
         determinism = self.train(f"lr0-sft{sft_seed}", DETERMINISM_ARM, sft_seed, "0", DETERMINISM_ROLLOUTS)
         return {
@@ -104,6 +105,8 @@ class Experiment:
         command = ["main.py", "--mode", arm.mode, "--model", str(self.base(sft_seed)), *COMMON_ARGS]
         command += [*self.settings.rl_args, "--learning-rate", learning_rate, *arm.flags]
         command += ["--seed", str(self.settings.rl_seed), "--max-steps", str(slots)]
+        command += ["--rollout-prompts", str(self.settings.rollout_prompts)]
+        command += ["--subset-size", str(rollouts * self.settings.rollout_prompts)]  # one pass over the prompts
         command += ["--save-steps", str(min(self.settings.save_every_slots, slots)), "--output-dir", str(output)]
         self.steps.run(name, command, output / "model.safetensors")
         return output
@@ -149,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     summary = build_summary(settings, bases, runs)
     summary["runtime"] = {
+        **commit_of(REPO_ROOT),
         "total_seconds": round(time.perf_counter() - started, 1),
         "step_seconds_all_sessions": experiment.steps.seconds_all_sessions(),
         "steps_run": len(experiment.steps.seconds),

@@ -35,12 +35,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from experiments.common.provenance import commit_of
 from experiments.common.steps import StepRunner
 from experiments.two_procedure.arms import ARMS, Arm, Settings, smoke_settings
 from experiments.two_procedure.gate import choose_learning_rate
 from experiments.two_procedure.plots import plot_all
 from experiments.two_procedure.report import markdown_report
-from experiments.two_procedure.reproduction import commit_of, compare_runs, published_summary
+from experiments.two_procedure.reproduction import compare_runs, published_summary
 from experiments.two_procedure.results import build_summary, load_point
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
