@@ -89,3 +89,13 @@ def test_the_end_difference_shows_each_seed_and_an_interval_that_holds_their_spr
     assert result["per_seed"] == {"0": pytest.approx(0.0), "1": pytest.approx(0.1), "2": pytest.approx(0.2)}
     assert result["mean"] == pytest.approx(0.1)
     assert result["low"] < 0.05 and result["high"] > 0.15  # three seeds: the between-base spread is in the interval
+
+
+def test_every_prediction_the_code_judges_is_written_in_the_docs_word_for_word():
+    from pathlib import Path
+
+    from experiments.three_strategy.predictions import PREDICTIONS
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "objectives.md").read_text()
+    for prediction in PREDICTIONS:
+        assert f"| {prediction.key} | {prediction.claim} | {prediction.contradicted_by} |" in text, prediction.key

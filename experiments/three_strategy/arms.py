@@ -51,7 +51,7 @@ class Settings:
     arms: tuple[str, ...] = tuple(ARMS)
     sft_seeds: tuple[int, ...] = (0, 1, 2)
     rl_seed: int = 0
-    learning_rates: tuple[str, ...] = ("1e-4", "3e-4")  # every one reported; none chosen
+    learning_rates: tuple[str, ...] = ("3e-5", "1e-4", "3e-4")  # every one reported; none chosen
     rollouts: int = 100
     rollout_prompts: int = 32
     slots_per_rollout: int = 2

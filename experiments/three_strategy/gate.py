@@ -8,11 +8,11 @@ Thresholds fixed before the run (docs/objectives.md, "The second toy"); a failed
     procedure gives, on carry problems and on the others;
 (c) the hard problems are hard but reachable: carry Pass@1 at most 0.06 and carry Pass@64 at least 0.5;
 (d) the strategy is shared across problems: a reward-free supervised push toward W on problems without a carry
-    lowers P(Y) on them by at least 2% (relative), and lowers P(Y) on carry problems by at least half as much
-    (relative), so what RL does to Y on the training mix reaches the hard problems. (A push toward W moves mass
-    mostly from X, the common tag: on a pilot base, 20 steps lowered P(Y) by about 3%, hence the 2% floor; the
-    exact probabilities make a drop of that size a measurement, not noise.) The rise of P(W) on carry problems,
-    where the push never trained, is reported beside it.
+    changes P(Y) on them by at least 2% (relative), and changes P(Y) on carry problems, where the push never
+    trained, in the same direction by at least half as much (relative), so what RL does to Y on the training mix
+    reaches the hard problems. The direction itself is not the check: a push toward W takes its mass mostly from X,
+    and on the three bases, before any RL, 20 steps moved P(Y) by +33%, -89% and -41%; what carried over to the
+    carry problems was 96%, 98% and 116% of it. The rise of P(W) on carry problems is reported beside it.
 
 The determinism check is separate: GRPO at learning rate 0 through the whole pipeline (rollouts, checkpoint, reload,
 measurement) must give exactly the base's tag probabilities and correct counts. It is not a replication.
@@ -30,7 +30,7 @@ from rlvr.tasks.strategies.problems import COMMON_TAG, RARE_TAG, STRATEGY_NAMES,
 MIX_RANGES = {COMMON_TAG: (0.80, 0.95), UNCOMMON_TAG: (0.05, 0.16), RARE_TAG: (0.01, 0.04)}
 MIN_FOLLOWED = 0.90
 MAX_CARRY_PASS1, MIN_CARRY_PASS64 = 0.06, 0.5
-MIN_PUSH_DROP, MIN_COUPLING = 0.02, 0.5
+MIN_PUSH_CHANGE, MIN_COUPLING = 0.02, 0.5
 
 
 def base_checks(base: Point, pushed: Point) -> dict:
@@ -42,11 +42,12 @@ def base_checks(base: Point, pushed: Point) -> dict:
         for label, shares in base.followed_by_class.items()
     }
     carry_pass1, carry_pass64 = METRICS["carry_pass1"](base, index), METRICS["carry_pass64"](base, index)
-    drops = {}
+    changes = {}
     for label in ("carries", "no_carry"):
         before = METRICS[f"p_y_{label}"](base, index)
         after = METRICS[f"p_y_{label}"](pushed, index)
-        drops[label] = 1 - after / before
+        changes[label] = after / before - 1
+    carried_over = changes["carries"] / changes["no_carry"] if changes["no_carry"] else float("nan")
     w_before = float(base.p_tag[UNCOMMON_TAG][base.carries].mean())
     w_after = float(pushed.p_tag[UNCOMMON_TAG][pushed.carries].mean())
     return {
@@ -64,12 +65,13 @@ def base_checks(base: Point, pushed: Point) -> dict:
         },
         "d_coupling": {
             "values": {
-                "relative_drop_no_carry": drops["no_carry"],
-                "relative_drop_carries": drops["carries"],
+                "relative_change_no_carry": changes["no_carry"],
+                "relative_change_carries": changes["carries"],
+                "carried_over": carried_over,
                 "p_w_carries_before": w_before,
                 "p_w_carries_after": w_after,
             },
-            "passed": drops["no_carry"] >= MIN_PUSH_DROP and drops["carries"] >= MIN_COUPLING * drops["no_carry"],
+            "passed": abs(changes["no_carry"]) >= MIN_PUSH_CHANGE and carried_over >= MIN_COUPLING,
         },
     }
 

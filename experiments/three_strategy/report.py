@@ -24,13 +24,13 @@ def gate_section(summary: dict) -> list[str]:
     lines += [
         f"(a) mix: {mix}; (b) each tag's answers follow its procedure in at least 90% of samples, with and "
         "without a carry; (c) carry Pass@1 <= 0.06 and carry Pass@64 >= 0.5; (d) a supervised push toward W "
-        "on problems without a carry lowers P(Y) there by >= 2% and on carry problems by at least half as "
-        "much (relative); beside it, P(W) on carry problems before and after the push.",
+        "on problems without a carry changes P(Y) there by >= 2% (relative) and on carry problems in the same "
+        "direction by at least half as much; beside it, P(W) on carry problems before and after the push.",
         "",
     ]
     lines += [
         "| SFT seed | (a) P(X), P(W), P(Y) | (b) lowest share followed (carry / none) | (c) carry Pass@1, "
-        "Pass@64 | (d) drop without / with a carry; P(W) with a carry | passed |",
+        "Pass@64 | (d) P(Y) change without / with a carry (carried over); P(W) with a carry | passed |",
         "|---|---|---|---|---|---|",
     ]
     for seed, checks in checked["by_seed"].items():
@@ -43,7 +43,8 @@ def gate_section(summary: dict) -> list[str]:
             f"| {seed} | {mix_values['X']:.3f}, {mix_values['W']:.3f}, {mix_values['Y']:.4f} "
             f"| {min(followed['carries'].values()):.3f} / {min(followed['no_carry'].values()):.3f} "
             f"| {hard['carry_pass1']:.4f}, {hard['carry_pass64']:.3f} "
-            f"| {coupling['relative_drop_no_carry']:.1%} / {coupling['relative_drop_carries']:.1%}; "
+            f"| {coupling['relative_change_no_carry']:+.1%} / {coupling['relative_change_carries']:+.1%} "
+            f"({coupling['carried_over']:.0%}); "
             f"{coupling['p_w_carries_before']:.3f} → {coupling['p_w_carries_after']:.3f} | {marks} |"
         )
     lines += ["", f"**Gate: {'passed' if checked['passed'] else 'FAILED: every prediction is not testable'}.**", ""]
