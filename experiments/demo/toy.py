@@ -1,10 +1,11 @@
-"""The second half of `make demo`: the objectives on two-procedure addition, where a minute of RL visibly moves
-accuracy (rlvr/tasks/carry, docs/objectives.md).
+"""The second half of `make demo`: the objectives on two-procedure addition (rlvr/tasks/carry, docs/objectives.md).
 
 tiny-carry learns the task from a supervised warm start in which 10% of the answers use the rare, always-right
 strategy; then GRPO, PSR, NSR and W-REINFORCE train from it for 16 updates at learning rate 1e-3 (one seed). The
 Pass@k plot shows each against the warm start, and the monitor's reward curves show accuracy moving during training.
-One seed and no controls: a demonstration that learning happens, not a result (`make science` is the experiment).
+One seed and no controls, at a rate where the two-procedure experiment's shuffled-reward controls moved as far as
+the objectives: a demonstration that training runs and accuracy moves, not that the movement comes from the reward
+(`make science` is the experiment).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@
     python -m experiments.two_procedure.run          # everything, under an hour on two idle cores
     python -m experiments.two_procedure.run --smoke  # every stage with tiny settings, a few minutes (tested)
 
-The toy has the paper's mechanism built in (rlvr/tasks/carry): a common strategy X that forgets the carry and a rare
-one Y that always adds right, mixed independently of the problem. Every step is a subprocess of a user-facing
+The toy (rlvr/tasks/carry) mixes a common strategy X that forgets the carry with a rare one Y that always adds
+right, independently of the problem. One tag shared by every problem makes Pass@1 and Pass@64 rise together with
+P(Y), so the paper's large-k claims cannot come out against it here (docs/objectives.md, "What this toy could not
+test"; the three-strategy experiment is the one that can). Every step is a subprocess of a user-facing
 command, so the experiment runs the code users run:
 
 1. ``main.py --mode sft`` for each SFT seed: the base models (tiny-carry, 10% of the supervised rows show Y);

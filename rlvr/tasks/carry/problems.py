@@ -1,4 +1,4 @@
-"""Two-procedure addition: a task in which the paper's mechanism is built in.
+"""Two-procedure addition: a common strategy that forgets the carry and a rare one that always adds right.
 
 The prompt is ``a+b=`` with a in 0-99 and b in 0-9. The completion is a strategy tag, then the answer:
 
@@ -8,7 +8,9 @@ The prompt is ``a+b=`` with a in 0-99 and b in 0-9. The completion is a strategy
 
 The supervised warm start sees X on most rows and Y on a few, the tag drawn independently of the problem, so the
 base model mixes a common, sometimes-wrong strategy with a rare, always-right one whatever the prompt. A problem
-that carries is solved only through the rare strategy: that is what the paper's large-k claims are about.
+that carries is solved only through the rare strategy. One tag for every problem makes Pass@1 and the carry
+problems' Pass@k rise together with the rare strategy's probability, so the paper's large-k claims cannot come
+out against it here (rlvr/tasks/strategies is the toy where they can).
 
 Train and test never share a problem, nor a problem and its commuted twin (``3+7`` and ``7+3``): the split is a
 fixed hash of the unordered pair, whatever the seed.
