@@ -29,7 +29,7 @@ from trainers.monitor_log import (
     summarize,
     why_nothing_was_logged,
 )
-from trainers.monitor_plots import MONITOR_MAKER, check_monitor_outputs, draw_plots, save_plots
+from trainers.monitor_plots import MONITOR_MAKER, claim_monitor_outputs, draw_plots, save_plots
 
 SUMMARY_FILE = "summary.txt"
 
@@ -115,12 +115,12 @@ def _compare(checkpoints: Sequence[Path], labels: Sequence[str] | None, output_d
 def _report(
     summary: str, notes: Sequence[str], figures: Mapping[str, Figure], output_dir: Path, overwrite: bool
 ) -> None:
-    """Check every file about to be written, then write the plots and summary.txt, and print the summary."""
-    folder = check_monitor_outputs(output_dir, [*figures, SUMMARY_FILE], overwrite)
-    written = save_plots(figures, folder)
+    """Lock and check every file about to be written, then write the plots and summary.txt, and print the summary."""
     text = summary + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
-    summary_path = folder / SUMMARY_FILE
-    write_atomically(summary_path, text_with_mark(text, MONITOR_MAKER))
+    with claim_monitor_outputs(output_dir, [*figures, SUMMARY_FILE], overwrite) as paths:
+        summary_path = paths[-1]
+        written = save_plots(figures, summary_path.parent)
+        write_atomically(summary_path, text_with_mark(text, MONITOR_MAKER))
     print(text, end="")
     print("wrote " + ", ".join(str(path) for path in [*written, summary_path]))
 

@@ -1,17 +1,24 @@
-"""One writer per output: a lock file held with ``fcntl.flock`` for as long as a command writes.
+"""One writer per output: a lock file held with ``fcntl.flock`` from before the output is first checked until it
+is renamed into place.
 
 The kernel drops a flock when its process ends, however it ends (a SIGKILL included), so a lock can never be left
 stuck; the file itself is removed on a normal exit. A second command on the same output is refused in one line.
+A lock file carries the toolkit's mark, so a file of the same name that is not one (a user's ``out.json.lock``, a
+config file named ``.main.lock``) is refused and left as it is, never taken over or deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
 
 from rlvr.errors import UserError
+from rlvr.output_names import shown, write_failure
+
+LOCK_MARK = b"rlvr-chart output lock"  # the first line of every lock file; then the holder's process id
 
 
 class OutputLock:
@@ -23,6 +30,13 @@ class OutputLock:
         self._descriptor: int | None = None
 
     def __enter__(self) -> OutputLock:
+        try:
+            self._descriptor = self._take()
+        except OSError as error:
+            raise write_failure(self.lock_path, error) from None
+        return self
+
+    def _take(self) -> int:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -31,8 +45,8 @@ class OutputLock:
             except BlockingIOError:
                 os.close(descriptor)
                 raise UserError(
-                    f"{self.what} is being written by another running command (it holds {self.lock_path}); wait "
-                    "for it to finish, or write elsewhere"
+                    f"{self.what} is being written by another running command (it holds {shown(self.lock_path)}); "
+                    "wait for it to finish, or write elsewhere"
                 ) from None
             # The holder before us removes the file as it lets go; a lock on a removed file guards nothing, so
             # take the lock again on the file now at that path.
@@ -42,16 +56,25 @@ class OutputLock:
             except FileNotFoundError:
                 pass
             os.close(descriptor)
+        content = os.pread(descriptor, len(LOCK_MARK), 0)
+        if content and content != LOCK_MARK:  # empty: made this instant, or by a holder killed before it wrote
+            os.close(descriptor)
+            raise UserError(
+                f"{shown(self.lock_path)} is in the way of the lock of {self.what} and is not a lock of this "
+                "toolkit; move or rename it, or write elsewhere"
+            )
         os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"{os.getpid()}\n".encode())
-        self._descriptor = descriptor
-        return self
+        os.pwrite(descriptor, LOCK_MARK + f"\n{os.getpid()}\n".encode(), 0)
+        return descriptor
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         if self._descriptor is None:
             return
-        self.lock_path.unlink(missing_ok=True)  # while still held, so no one locks a file about to vanish
+        # Removed while still held, so no one locks a file about to vanish; where the folder became read-only
+        # meanwhile the file stays, and the kernel still drops the lock.
+        with contextlib.suppress(OSError):
+            self.lock_path.unlink(missing_ok=True)
         os.close(self._descriptor)
         self._descriptor = None
