@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +20,14 @@ from rlvr.errors import UserError
 from rlvr.output_names import shown, write_failure
 
 LOCK_MARK = b"rlvr-chart output lock"  # the first line of every lock file; then the holder's process id
+_LOCK_READ_BYTES = 64
+_PID_LINE = re.compile(rb"\d{1,10}\n")  # what a lock file held before it carried the mark
+
+
+def _is_lock_file(content: bytes) -> bool:
+    """A lock of this toolkit: marked, or empty (made this instant, or by a holder killed before it wrote), or a
+    bare process id (left by a killed holder of an earlier version)."""
+    return not content or content.startswith(LOCK_MARK + b"\n") or _PID_LINE.fullmatch(content) is not None
 
 
 class OutputLock:
@@ -56,8 +65,7 @@ class OutputLock:
             except FileNotFoundError:
                 pass
             os.close(descriptor)
-        content = os.pread(descriptor, len(LOCK_MARK), 0)
-        if content and content != LOCK_MARK:  # empty: made this instant, or by a holder killed before it wrote
+        if not _is_lock_file(os.pread(descriptor, _LOCK_READ_BYTES, 0)):
             os.close(descriptor)
             raise UserError(
                 f"{shown(self.lock_path)} is in the way of the lock of {self.what} and is not a lock of this "
