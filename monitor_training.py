@@ -29,7 +29,7 @@ from trainers.monitor_log import (
     summarize,
     why_nothing_was_logged,
 )
-from trainers.monitor_plots import MONITOR_MAKER, claim_monitor_outputs, draw_plots, save_plots
+from trainers.monitor_plots import MONITOR_MAKER, claim_monitor_folder, claim_monitor_outputs, draw_plots, save_plots
 
 SUMMARY_FILE = "summary.txt"
 
@@ -68,17 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError("give either --checkpoint-dir (one run) or --compare --checkpoints (several), not both")
         if not args.checkpoints:
             raise UserError("--compare needs --checkpoints <run1> <run2> ...")
-        return _compare(args.checkpoints, args.labels, args.output_dir or Path("monitor_comparison"), args.overwrite)
+        output_dir = args.output_dir or Path("monitor_comparison")
+        with claim_monitor_folder(output_dir):
+            return _compare(args.checkpoints, args.labels, output_dir, args.overwrite)
     if args.checkpoint_dir is None:
         raise UserError("give --checkpoint-dir <run folder>, or --compare --checkpoints <run1> <run2> ...")
     if args.labels:
         raise UserError("--labels goes with --compare --checkpoints")
-    return _monitor_one(args.checkpoint_dir, args.output_dir, args.overwrite)
+    output_dir = args.output_dir or run_folder_of(args.checkpoint_dir) / "monitor"
+    with claim_monitor_folder(output_dir):  # one monitor per folder, from before it reads until its last write
+        return _monitor_one(args.checkpoint_dir, output_dir, args.overwrite)
 
 
-def _monitor_one(checkpoint_dir: Path, output_dir: Path | None, overwrite: bool) -> int:
+def _monitor_one(checkpoint_dir: Path, output_dir: Path, overwrite: bool) -> int:
     state_path, state = resolve_trainer_state(checkpoint_dir)
-    output_dir = output_dir or run_folder_of(checkpoint_dir) / "monitor"
     history = state["log_history"]
     name, mode = run_folder_of(checkpoint_dir).resolve().name, recorded_mode(state_path)
     heading = f"{mode.upper() if mode else 'mode unknown'} run {name}"

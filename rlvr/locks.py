@@ -37,6 +37,7 @@ class OutputLock:
         self.lock_path = lock_path
         self.what = what
         self._descriptor: int | None = None
+        self._made_folders: list[Path] = []  # deepest first: removed again on exit when left empty
 
     def __enter__(self) -> OutputLock:
         try:
@@ -46,7 +47,10 @@ class OutputLock:
         return self
 
     def _take(self) -> int:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.lock_path.parent
+        missing = [candidate for candidate in (folder, *folder.parents) if not candidate.exists()]
+        folder.mkdir(parents=True, exist_ok=True)
+        self._made_folders = missing
         while True:
             descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -86,3 +90,6 @@ class OutputLock:
             self.lock_path.unlink(missing_ok=True)
         os.close(self._descriptor)
         self._descriptor = None
+        for folder in self._made_folders:  # a refused or failed command leaves no empty folder of its own behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()

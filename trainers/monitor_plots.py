@@ -17,7 +17,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rlvr.files import check_output_folder, claim_output, figure_metadata, write_output
+from rlvr.locks import OutputLock
 from rlvr.methods import assign_styles
+from rlvr.output_names import shown
 from trainers.monitor_log import (
     OBJECTIVE_PREFIX,
     REWARD_FUNCTION_MEAN,
@@ -27,6 +29,7 @@ from trainers.monitor_log import (
     reward_function_names,
 )
 
+MONITOR_LOCK_FILE = ".monitor.lock"
 MONITOR_MAKER = "monitor_training.py"  # the mark on the files the monitor writes
 LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "x", "+")
@@ -250,6 +253,12 @@ def draw_plots(
             figure.suptitle(heading)
         figures[prefix + file_name] = figure
     return figures, notes
+
+
+def claim_monitor_folder(output_dir: Path) -> OutputLock:
+    """The lock of one monitor per output folder (``.monitor.lock`` in it), taken before the run is read."""
+    folder = check_output_folder(output_dir, "--output")
+    return OutputLock(folder / MONITOR_LOCK_FILE, f"--output {shown(output_dir)}")
 
 
 def claim_monitor_outputs(output_dir: Path, file_names: Sequence[str], overwrite: bool) -> AbstractContextManager:
