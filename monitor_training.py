@@ -69,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.checkpoints:
             raise UserError("--compare needs --checkpoints <run1> <run2> ...")
         output_dir = args.output_dir or Path("monitor_comparison")
+        _check_exist(args.checkpoints)
         with claim_monitor_folder(output_dir):
             return _compare(args.checkpoints, args.labels, output_dir, args.overwrite)
     if args.checkpoint_dir is None:
@@ -76,8 +77,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.labels:
         raise UserError("--labels goes with --compare --checkpoints")
     output_dir = args.output_dir or run_folder_of(args.checkpoint_dir) / "monitor"
+    _check_exist([args.checkpoint_dir])
     with claim_monitor_folder(output_dir):  # one monitor per folder, from before it reads until its last write
         return _monitor_one(args.checkpoint_dir, output_dir, args.overwrite)
+
+
+def _check_exist(paths: Sequence[Path]) -> None:
+    """A run that is not there is named before the output folder (maybe inside it) is claimed."""
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"{path}: no such folder")
 
 
 def _monitor_one(checkpoint_dir: Path, output_dir: Path, overwrite: bool) -> int:
