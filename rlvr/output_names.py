@@ -20,9 +20,9 @@ _DIGEST_CHARACTERS = 16
 _ADVICE = {
     errno.ENOSPC: "free some space or write elsewhere",
     errno.EDQUOT: "free some space or write elsewhere",
-    errno.EROFS: "the file system is read-only; write elsewhere",
-    errno.EACCES: "no permission to write there; write elsewhere",
-    errno.EPERM: "no permission to write there; write elsewhere",
+    errno.EROFS: "write elsewhere",
+    errno.EACCES: "write elsewhere",
+    errno.EPERM: "write elsewhere",
     errno.ENAMETOOLONG: "give a shorter name",
 }
 
