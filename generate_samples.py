@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 
 from rlvr.cli import filter_known_warnings, finish_parser, forget_unused_wandb_mode
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.files import check_output_file
-from rlvr.locks import OutputLock
+from rlvr.files import claim_output
 
 if TYPE_CHECKING:
     import torch
@@ -117,8 +116,6 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--seed must lie in 0..{MAX_SEED}, got {args.seed}")
     if not math.isfinite(args.reward_threshold):
         raise UserError(f"--reward-threshold must be a finite number, got {args.reward_threshold}")
-    inputs = [Path(path) for path in (args.dataset_path, args.checkpoint_path) if path and Path(path).exists()]
-    args.output_path = check_output_file(args.output_path, "--output", inputs=inputs, overwrite=args.overwrite)
 
 
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
@@ -215,6 +212,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # input is refused in seconds; torch and transformers are imported only to sample
     args = build_parser().parse_args(argv)
     check_arguments(args)
+    # One run per output at a time: its lock is taken before the output is first checked and held until the file
+    # is written, so no other run can write it in between (a finished file is never replaced unasked)
+    inputs = [Path(path) for path in (args.dataset_path, args.checkpoint_path) if path and Path(path).exists()]
+    with claim_output([args.output_path], "--output", inputs=inputs, overwrite=args.overwrite) as (output_path,):
+        args.output_path = output_path
+        return check_load_and_sample(args)
+
+
+def check_load_and_sample(args: argparse.Namespace) -> int:
+    """Everything after the output is claimed: the task and data checks, then sampling and the file."""
     filter_known_warnings()
     forget_unused_wandb_mode()
     from evaluation.batching import shard_indices
@@ -236,11 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     owned = shard_indices(len(dataset), settings.num_shards, settings.shard_index)
     if len(owned) == 0:
         raise UserError(f"shard {settings.shard_index} of {settings.num_shards}: none of the {len(dataset)} problems")
-
-    # One run per output at a time
-    output_path: Path = args.output_path
-    with OutputLock(output_path.with_name(output_path.name + ".lock"), f"--output {output_path}"):
-        return sample_and_write(args, task, settings, dataset, owned)
+    return sample_and_write(args, task, settings, dataset, owned)
 
 
 def sample_and_write(
@@ -261,7 +264,6 @@ def sample_and_write(
         print(f"Resuming from {progress_path}: {len(owned) - len(pending)} of {len(owned)} problems done")
 
     # Sample problem by problem, saving each as it finishes; the model is loaded only when some are left
-    output_path.parent.mkdir(parents=True, exist_ok=True)
     if pending:
         import torch
 

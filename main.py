@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 from contextlib import nullcontext
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rlvr.cli import filter_known_warnings, forget_unused_wandb_mode
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import check_output_folder
 from rlvr.locks import OutputLock
 from rlvr.models.names import check_model_for_task
 from rlvr.tasks import get_task
@@ -24,7 +24,13 @@ from trainers.config import RunConfig
 from trainers.config_parser import parse_run_config
 from trainers.geometry import batch_geometry, num_processes
 from trainers.micro_batch import with_micro_batch
-from trainers.resume import LOCK_FILE, check_named_checkpoint, check_output_dir, nothing_left_to_train
+from trainers.resume import (
+    LOCK_FILE,
+    check_named_checkpoint,
+    check_output_dir,
+    eval_report_path,
+    nothing_left_to_train,
+)
 
 if TYPE_CHECKING:
     from rlvr.tasks.base import Task
@@ -43,21 +49,22 @@ def main(argv: list[str] | None = None) -> None:
     config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     check_model_for_task(config.model, task.name, task.is_multimodal, "--vlm-name")
-    check_output_dir(config)
-    named_checkpoint = check_named_checkpoint(config)
-    if config.mode != "eval":
-        # A finished run is not trained again by accident.
-        finished = nothing_left_to_train(config)
-        if finished is not None:
-            print(
-                f"{config.output_dir} holds this run, finished at step {finished}; nothing to train "
-                "(raise --max-steps to train on, or --no-resume --overwrite to start over)"
-            )
-            return
-    # One main.py per output folder: its first process holds the lock (the others are its helpers)
+    # One main.py per output folder: its first process holds the lock (the others are its helpers), from before the
+    # folder is first checked until the run ends, so no other run can change it in between
     is_first_process = int(os.environ.get("RANK", "0")) == 0
-    lock_path = Path(config.output_dir) / LOCK_FILE
+    lock_path = check_output_folder(config.output_dir, "--output-dir") / LOCK_FILE
     with OutputLock(lock_path, f"--output-dir {config.output_dir}") if is_first_process else nullcontext():
+        check_output_dir(config)
+        named_checkpoint = check_named_checkpoint(config)
+        if config.mode != "eval":
+            # A finished run is not trained again by accident.
+            finished = nothing_left_to_train(config)
+            if finished is not None:
+                print(
+                    f"{config.output_dir} holds this run, finished at step {finished}; nothing to train "
+                    "(raise --max-steps to train on, or --no-resume --overwrite to start over)"
+                )
+                return
         run(config, task, geometry, named_checkpoint)
 
 
@@ -123,7 +130,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
             reward_threshold=config.reward_threshold,
             temperature=config.eval_temperature,
             top_p=config.eval_top_p,
-            output_dir=config.output_dir,
+            report_path=eval_report_path(config),
         )
         evaluate_accuracy(task, model, processor, dataset, settings)
         return

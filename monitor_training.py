@@ -29,7 +29,7 @@ from trainers.monitor_log import (
     summarize,
     why_nothing_was_logged,
 )
-from trainers.monitor_plots import MONITOR_MAKER, check_monitor_outputs, draw_plots, save_plots
+from trainers.monitor_plots import MONITOR_MAKER, claim_monitor_folder, claim_monitor_outputs, draw_plots, save_plots
 
 SUMMARY_FILE = "summary.txt"
 
@@ -68,17 +68,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError("give either --checkpoint-dir (one run) or --compare --checkpoints (several), not both")
         if not args.checkpoints:
             raise UserError("--compare needs --checkpoints <run1> <run2> ...")
-        return _compare(args.checkpoints, args.labels, args.output_dir or Path("monitor_comparison"), args.overwrite)
+        output_dir = args.output_dir or Path("monitor_comparison")
+        _check_exist(args.checkpoints)
+        with claim_monitor_folder(output_dir):
+            return _compare(args.checkpoints, args.labels, output_dir, args.overwrite)
     if args.checkpoint_dir is None:
         raise UserError("give --checkpoint-dir <run folder>, or --compare --checkpoints <run1> <run2> ...")
     if args.labels:
         raise UserError("--labels goes with --compare --checkpoints")
-    return _monitor_one(args.checkpoint_dir, args.output_dir, args.overwrite)
+    output_dir = args.output_dir or run_folder_of(args.checkpoint_dir) / "monitor"
+    _check_exist([args.checkpoint_dir])
+    with claim_monitor_folder(output_dir):  # one monitor per folder, from before it reads until its last write
+        return _monitor_one(args.checkpoint_dir, output_dir, args.overwrite)
 
 
-def _monitor_one(checkpoint_dir: Path, output_dir: Path | None, overwrite: bool) -> int:
+def _check_exist(paths: Sequence[Path]) -> None:
+    """A run that is not there is named before the output folder (maybe inside it) is claimed."""
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"{path}: no such folder")
+
+
+def _monitor_one(checkpoint_dir: Path, output_dir: Path, overwrite: bool) -> int:
     state_path, state = resolve_trainer_state(checkpoint_dir)
-    output_dir = output_dir or run_folder_of(checkpoint_dir) / "monitor"
     history = state["log_history"]
     name, mode = run_folder_of(checkpoint_dir).resolve().name, recorded_mode(state_path)
     heading = f"{mode.upper() if mode else 'mode unknown'} run {name}"
@@ -115,12 +127,12 @@ def _compare(checkpoints: Sequence[Path], labels: Sequence[str] | None, output_d
 def _report(
     summary: str, notes: Sequence[str], figures: Mapping[str, Figure], output_dir: Path, overwrite: bool
 ) -> None:
-    """Check every file about to be written, then write the plots and summary.txt, and print the summary."""
-    folder = check_monitor_outputs(output_dir, [*figures, SUMMARY_FILE], overwrite)
-    written = save_plots(figures, folder)
+    """Lock and check every file about to be written, then write the plots and summary.txt, and print the summary."""
     text = summary + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
-    summary_path = folder / SUMMARY_FILE
-    write_atomically(summary_path, text_with_mark(text, MONITOR_MAKER))
+    with claim_monitor_outputs(output_dir, [*figures, SUMMARY_FILE], overwrite) as paths:
+        summary_path = paths[-1]
+        written = save_plots(figures, summary_path.parent)
+        write_atomically(summary_path, text_with_mark(text, MONITOR_MAKER))
     print(text, end="")
     print("wrote " + ", ".join(str(path) for path in [*written, summary_path]))
 

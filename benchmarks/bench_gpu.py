@@ -34,6 +34,7 @@ from benchmarks.gpu_cases import (
     Case,
     run_worker,
 )
+from rlvr.files import write_atomically
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GPU_CASE_TIMEOUT_S, DRY_CASE_TIMEOUT_S = 150, 240
@@ -156,10 +157,9 @@ def markdown(results: list[dict], dry: bool) -> str:
 
 def save_results(results: list[dict], folder: Path) -> None:
     """Each case's result as ``<case>.json`` and ``<case>.md`` (its table row), written as soon as the case ends."""
-    folder.mkdir(parents=True, exist_ok=True)
     for result in results:
-        (folder / f"{result['case']}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        (folder / f"{result['case']}.md").write_text(markdown_row(result) + "\n", encoding="utf-8")
+        write_atomically(folder / f"{result['case']}.json", json.dumps(result, indent=1) + "\n")
+        write_atomically(folder / f"{result['case']}.md", markdown_row(result) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from datasets import Dataset
 from tqdm import tqdm
 
+from rlvr.files import write_atomically
 from rlvr.generation import encode_prompts, generate_completions
 from rlvr.tasks.base import Task, score_completions
 
@@ -33,12 +34,12 @@ class AccuracySettings:
     reward_threshold: float
     temperature: float  # 0: greedy
     top_p: float
-    output_dir: str
+    report_path: Path  # main.py's --output-dir/eval-{dataset}-{split}.json, claimed before the model loaded
 
 
 def evaluate_accuracy(task: Task, model, processor, dataset: Dataset, settings: AccuracySettings) -> dict:
     """One answer per problem of ``dataset``, scored by relaxed accuracy and exact match; the report goes to
-    ``{output_dir}/eval-{dataset}-{split}.json``. Sampling draws from torch's random state (main.py seeds it)."""
+    ``report_path`` (written whole, see rlvr/files.py). Sampling draws from torch's random state (main.py seeds it)."""
     model.eval()
     sampling = {
         "do_sample": settings.temperature > 0,
@@ -77,9 +78,8 @@ def evaluate_accuracy(task: Task, model, processor, dataset: Dataset, settings: 
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "examples": examples,
     }
-    path = Path(settings.output_dir) / f"eval-{settings.dataset_name}-{settings.split}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=str))
+    path = settings.report_path
+    write_atomically(path, json.dumps(report, indent=2, default=str) + "\n")
     print(
         f"EVAL {settings.dataset_name}/{settings.split}: relaxed accuracy {report['relaxed_accuracy']:.3f} | "
         f"exact match {report['exact_match']:.3f} | {len(examples)} examples -> {path}",

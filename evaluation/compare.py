@@ -33,7 +33,8 @@ from evaluation.results_file import DEFAULT_CONFIDENCE, default_method_name
 from evaluation.results_tables import format_difference_table
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.files import check_output_file, write_json_atomically
+from rlvr.files import claim_output, write_json_atomically
+from rlvr.output_names import shown
 
 INTERVAL_METHOD = (
     "percentile interval of a paired bootstrap: problems resampled jointly for both methods, seeds within each "
@@ -143,23 +144,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     baseline = args.baseline or labels[0]
     if baseline not in labels:
         raise UserError(f"--baseline {baseline!r} is not one of the labels {list(dict.fromkeys(labels))}")
-    output = None
-    if args.output_path is not None:
-        output = check_output_file(args.output_path, "--output-path", inputs=paths, overwrite=args.overwrite)
-    files = [read_file_counts(path) for path in paths]
-    methods, problem_ids = group_methods(files, labels, intersect=args.intersect, min_seeds=args.min_seeds)
-    ks = choose_k_values(methods, args.k_values, DEFAULT_K_VALUES)
-    document = compare_methods(
-        methods, baseline, ks, confidence=args.confidence, n_resamples=args.n_resamples, seed=args.seed
-    )
-    if args.intersect:
-        left_out = {str(one.path): len(one.problem_ids) - len(problem_ids) for one in files}
-        document["metadata"]["problems_left_out_by_intersect"] = left_out
-    if output is not None:
-        write_json_atomically(output, document)
+    outputs = [] if args.output_path is None else [args.output_path]
+    with claim_output(outputs, "--output-path", inputs=paths, overwrite=args.overwrite) as claimed:
+        files = [read_file_counts(path) for path in paths]
+        methods, problem_ids = group_methods(files, labels, intersect=args.intersect, min_seeds=args.min_seeds)
+        ks = choose_k_values(methods, args.k_values, DEFAULT_K_VALUES)
+        document = compare_methods(
+            methods, baseline, ks, confidence=args.confidence, n_resamples=args.n_resamples, seed=args.seed
+        )
+        if args.intersect:
+            left_out = {str(one.path): len(one.problem_ids) - len(problem_ids) for one in files}
+            document["metadata"]["problems_left_out_by_intersect"] = left_out
+        for output in claimed:
+            write_json_atomically(output, document)
     print(format_difference_table(document))
-    if output is not None:
-        print(f"wrote {args.output_path}")
+    if outputs:
+        print(f"wrote {shown(args.output_path)}")
     return 0
 
 

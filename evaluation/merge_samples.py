@@ -21,7 +21,7 @@ from evaluation.progress import SamplingSettings
 from evaluation.samples_file import check_unique_id, read_samples_file, validate_problems, write_samples_file
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.files import check_output_file
+from rlvr.files import claim_output
 
 
 def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str, Any]]]:
@@ -73,13 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    output = check_output_file(args.output_path, "--output-path", inputs=args.shards, overwrite=args.overwrite)
-    if is_counts_path(output) != is_counts_path(args.shards[0]):
+    if is_counts_path(args.output_path) != is_counts_path(args.shards[0]):
         kind = "a counts file (.jsonl)" if is_counts_path(args.shards[0]) else "a samples file (.json)"
         raise UserError(f"--output-path {args.output_path}: the shards merge into {kind}; name it so")
-    settings, problems = merge_shards(args.shards)
-    write_file = write_counts_file if is_counts_path(output) else write_samples_file
-    write_file(output, settings, problems)
+    claim = claim_output([args.output_path], "--output-path", inputs=args.shards, overwrite=args.overwrite)
+    with claim as (output,):  # locked from its check to its rename: one merge per output at a time
+        settings, problems = merge_shards(args.shards)
+        write_file = write_counts_file if is_counts_path(output) else write_samples_file
+        write_file(output, settings, problems)
     print(f"Wrote {args.output_path}: {len(problems)} problems from {len(args.shards)} shards")
     return 0
 

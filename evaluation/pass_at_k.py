@@ -26,7 +26,7 @@ from evaluation.results_tables import format_comparison_table, format_results_ta
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.estimators import pass_at_k
-from rlvr.files import check_output_file, output_path, read_json, write_json_atomically
+from rlvr.files import claim_output, read_json, write_json_atomically
 
 DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 2, 4, ..., 256 as in the paper
 DEFAULT_N_RESAMPLES = 10_000
@@ -247,10 +247,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output_path is not None and len(args.output_path) != len(samples_paths):
         raise UserError(f"--output has {len(args.output_path)} paths for {len(samples_paths)} samples files")
     inputs = [*samples_paths, *([Path(args.baseline)] if args.baseline else [])]
-    output_paths = _check_outputs(args.output_path or [], inputs, args)
     check_interval_settings(args.confidence, args.n_resamples, args.seed)
     if args.baseline is not None and args.baseline not in names and not Path(args.baseline).is_file():
         raise UserError(f"--baseline {args.baseline!r} is neither a method name ({', '.join(names)}) nor a file")
+    # The outputs are locked from their check to their rename: of two runs onto one output, the second is refused
+    with claim_output(args.output_path or [], "--output", inputs=inputs, overwrite=args.overwrite) as output_paths:
+        named_results, baseline = _compute_all(args, samples_paths, names)
+        for (_, results), results_path in zip(named_results[-len(samples_paths) :], output_paths, strict=False):
+            write_json_atomically(results_path, results)
+
+    if len(named_results) == 1 and baseline is None:
+        print(format_results_table(named_results[0][1]))
+    else:
+        print(format_comparison_table(named_results, baseline))
+    for results_path in output_paths:
+        print(f"wrote {results_path}")
+    return 0
+
+
+def _compute_all(
+    args: argparse.Namespace, samples_paths: Sequence[Path], names: list[str]
+) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
+    """Every input's results, the baseline's first when it is a file of its own, and the baseline's name.
+
+    Files are read one at a time (a samples file can be large); the caller writes only when every input and the
+    baseline have passed, so a bad file leaves no partial set of results behind.
+    """
 
     def compute_for(path: Path, name: str) -> dict[str, Any]:
         counts, generation = load_counts(path)
@@ -266,27 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             generation=generation,
         )
 
-    # Files are read one at a time (a samples file can be large) and written only when every input and the
-    # baseline have passed, so a bad file leaves no partial set of results behind.
     named_results = [(name, compute_for(path, name)) for path, name in zip(samples_paths, names, strict=True)]
     baseline = _resolve_baseline(args.baseline, samples_paths, names, named_results, compute_for)
-    for (_, results), results_path in zip(named_results[-len(samples_paths) :], output_paths, strict=False):
-        write_json_atomically(results_path, results)
-
-    if len(named_results) == 1 and baseline is None:
-        print(format_results_table(named_results[0][1]))
-    else:
-        print(format_comparison_table(named_results, baseline))
-    for results_path in output_paths:
-        print(f"wrote {results_path}")
-    return 0
-
-
-def _check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], args: argparse.Namespace) -> list[Path]:
-    """The results paths to write (normalised); each replaces no input, no other output and nothing unasked."""
-    if len({output_path(path) for path in outputs}) != len(outputs):
-        raise UserError(f"--output names the same file twice: {' '.join(map(str, outputs))}")
-    return [check_output_file(path, "--output", inputs=inputs, overwrite=args.overwrite) for path in outputs]
+    return named_results, baseline
 
 
 def _resolve_baseline(

@@ -9,9 +9,11 @@ saves it as PNG and PDF. Each method name keeps its colour and marker in every f
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from evaluation.figure_axes import new_figure, set_log2_k_axis
 from evaluation.results_file import load_results, method_name_of
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
-from rlvr.files import check_output_file, figure_metadata, output_path
+from rlvr.files import claim_output, figure_metadata, output_path, write_output
 from rlvr.methods import MethodStyle, assign_styles
 
 PLOT_KINDS = ("curves", "grid", "improvement", "bars")
@@ -198,22 +200,20 @@ def figure_paths(output: str | Path) -> list[Path]:
     return [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")]
 
 
-def check_figure_paths(output: str | Path, inputs: Sequence[Path], overwrite: bool = False) -> None:
-    """Both figures can be written there and replace no input. A figure this command drew before (it carries the
-    mark of PLOTTING_MAKER) is redrawn at will; any other file of that name needs --overwrite."""
-    for path in figure_paths(output):
-        check_output_file(path, "--output", inputs=inputs, overwrite=overwrite, maker=PLOTTING_MAKER)
+def claim_figures(output: str | Path, inputs: Sequence[Path], overwrite: bool = False) -> AbstractContextManager:
+    """Lock both figure files, then check that they can be written there and replace no input (``claim_output``).
+    A figure this command drew before (it carries the mark of PLOTTING_MAKER) is redrawn at will; any other file
+    of that name needs --overwrite."""
+    return claim_output(figure_paths(output), "--output", inputs=inputs, overwrite=overwrite, maker=PLOTTING_MAKER)
 
 
 def save_figure(figure: Figure, output: str | Path) -> list[Path]:
     """Save as <stem>.png and <stem>.pdf, each marked as this command's and written through a temporary file so no
-    reader sees half a figure."""
+    reader sees half a figure (``write_output``)."""
     paths = [output_path(path) for path in figure_paths(output)]
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
     for path in paths:
-        temporary = path.with_name(f".{path.name}.tmp{path.suffix}")
-        figure.savefig(temporary, dpi=200, bbox_inches="tight", metadata=figure_metadata(PLOTTING_MAKER, path.suffix))
-        temporary.replace(path)
+        metadata = figure_metadata(PLOTTING_MAKER, path.suffix)
+        write_output(path, functools.partial(figure.savefig, dpi=200, bbox_inches="tight", metadata=metadata))
     return paths
 
 
@@ -272,7 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("give --results (Pass@k figures) or --differences (the difference plot), one of the two")
     if args.differences is not None:
         return _plot_differences(args)
-    check_figure_paths(args.output, args.results, args.overwrite)
+    with claim_figures(args.output, args.results, args.overwrite):  # held until both figures are in place
+        return _plot_results(args)
+
+
+def _plot_results(args: argparse.Namespace) -> int:
     results = [load_results(path) for path in args.results]
     labels = args.labels or [method_name_of(one, path) for one, path in zip(results, args.results, strict=True)]
     _check_labels(results, labels)
@@ -297,8 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _plot_differences(args: argparse.Namespace) -> int:
     if args.labels or args.baseline or args.kind != "curves":
         raise UserError("--differences draws one figure from the file alone: no --labels, --baseline or --kind")
-    check_figure_paths(args.output, [args.differences], args.overwrite)
-    paths = save_figure(plot_differences(load_differences(args.differences), args.title), args.output)
+    with claim_figures(args.output, [args.differences], args.overwrite):
+        paths = save_figure(plot_differences(load_differences(args.differences), args.title), args.output)
     print("wrote " + ", ".join(str(path) for path in paths))
     return 0
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from rlvr.errors import UserError
+from rlvr.output_names import companion_path, write_failure
 
 PROGRESS_FORMAT = "rlvr generate_samples progress 1"
 PROGRESS_SUFFIX = ".partial.jsonl"
@@ -60,7 +62,7 @@ def checkpoint_identity(checkpoint: str) -> str:
 
 
 def progress_path_for(output_path: Path) -> Path:
-    return output_path.with_name(output_path.name + PROGRESS_SUFFIX)
+    return companion_path(output_path, "", PROGRESS_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -131,29 +133,52 @@ def _check_same_settings(path: Path, recorded: Any, settings: SamplingSettings) 
 
 
 class ProgressWriter:
-    """Appends finished problems to the progress file, one fsynced line each, after its settings header."""
+    """Appends finished problems to the progress file, one fsynced line each, after its settings header.
+
+    A file system's refusal (a full disk...) stops the run with one line naming the file; what was saved stays for
+    the rerun, and a file this run started that holds no problem yet is removed.
+    """
 
     def __init__(self, path: Path, settings: SamplingSettings, saved: SavedProgress | None) -> None:
         self.path = path
-        if saved is None:
-            self._file = open(path, "wb")  # noqa: SIM115 -- stays open across problems; closed by close()
-            self._write_line({"format": PROGRESS_FORMAT, "settings": settings.as_dict()})
-        else:
-            self._file = open(path, "r+b")  # noqa: SIM115 -- as above
-            # Cut a torn last line, so the next line starts on a line of its own.
-            self._file.truncate(saved.intact_bytes)
-            self._file.seek(saved.intact_bytes)
+        self._started_here = saved is None
+        self._file = None
+        with self._failures_as_one_line():
+            if saved is None:
+                self._file = open(path, "wb")  # noqa: SIM115 -- stays open across problems; closed by close()
+                self._write_line({"format": PROGRESS_FORMAT, "settings": settings.as_dict()})
+            else:
+                self._file = open(path, "r+b")  # noqa: SIM115 -- as above
+                # Cut a torn last line, so the next line starts on a line of its own.
+                self._file.truncate(saved.intact_bytes)
+                self._file.seek(saved.intact_bytes)
 
     def append(self, record: dict[str, Any]) -> None:
-        self._write_line(record)
+        with self._failures_as_one_line():
+            self._write_line(record)
+        self._started_here = False  # it holds a problem now: a rerun goes on from it
 
     def _write_line(self, value: dict[str, Any]) -> None:
         self._file.write(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
 
+    @contextmanager
+    def _failures_as_one_line(self) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, UnicodeEncodeError) as error:
+            self.close()
+            if self._started_here:
+                with suppress(OSError):
+                    self.path.unlink(missing_ok=True)
+            raise write_failure(self.path, error) from None
+
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            with suppress(OSError):  # a full disk refuses the flush of what close() would write: already reported
+                self._file.close()
+            self._file = None
 
     def __enter__(self) -> ProgressWriter:
         return self

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rlvr.files import check_output_file, check_output_folder, figure_metadata
+from rlvr.files import check_output_folder, claim_output, figure_metadata, write_output
+from rlvr.locks import OutputLock
 from rlvr.methods import assign_styles
+from rlvr.output_names import shown
 from trainers.monitor_log import (
     OBJECTIVE_PREFIX,
     REWARD_FUNCTION_MEAN,
@@ -25,6 +29,7 @@ from trainers.monitor_log import (
     reward_function_names,
 )
 
+MONITOR_LOCK_FILE = ".monitor.lock"
 MONITOR_MAKER = "monitor_training.py"  # the mark on the files the monitor writes
 LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "x", "+")
@@ -250,23 +255,26 @@ def draw_plots(
     return figures, notes
 
 
-def check_monitor_outputs(output_dir: Path, file_names: Sequence[str], overwrite: bool) -> Path:
-    """The output folder (normalised) once every file about to be written there may be: new, drawn by the monitor
-    before, or --overwrite given. Checked before any is written, so a refusal leaves the folder as it was."""
+def claim_monitor_folder(output_dir: Path) -> OutputLock:
+    """The lock of one monitor per output folder (``.monitor.lock`` in it), taken before the run is read."""
     folder = check_output_folder(output_dir, "--output")
-    for name in file_names:
-        check_output_file(folder / name, "--output", overwrite=overwrite, maker=MONITOR_MAKER)
-    return folder
+    return OutputLock(folder / MONITOR_LOCK_FILE, f"--output {shown(output_dir)}")
+
+
+def claim_monitor_outputs(output_dir: Path, file_names: Sequence[str], overwrite: bool) -> AbstractContextManager:
+    """``with claim_monitor_outputs(...) as paths:`` every file about to be written in the output folder is locked,
+    then checked: new, drawn by the monitor before, or --overwrite given (``claim_output``). All are checked before
+    any is written, so a refusal leaves the folder as it was; the locks are held until the last one is in place."""
+    folder = check_output_folder(output_dir, "--output")
+    return claim_output([folder / name for name in file_names], "--output", overwrite=overwrite, maker=MONITOR_MAKER)
 
 
 def save_plots(figures: Mapping[str, Figure], folder: Path) -> list[Path]:
     """Each figure as a PNG marked as the monitor's, through a temporary file so a reader never sees half a plot."""
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for file_name, figure in figures.items():
         path = folder / file_name
-        temporary = path.with_name(f".{path.name}.tmp.png")
-        figure.savefig(temporary, dpi=150, metadata=figure_metadata(MONITOR_MAKER, ".png"))
-        temporary.replace(path)
+        metadata = figure_metadata(MONITOR_MAKER, ".png")
+        write_output(path, functools.partial(figure.savefig, dpi=150, metadata=metadata))
         written.append(path)
     return written

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from rlvr.errors import UserError
-from rlvr.files import check_output_folder, output_path, read_json, write_json_atomically
+from rlvr.files import check_output_file, check_output_folder, output_path, read_json, write_json_atomically
 from trainers.completion_log import COMPLETIONS_FILE
 from trainers.config import RunConfig
 from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, read_run_record
@@ -19,11 +19,13 @@ from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, read
 FINISHED_FILE = "finished.json"  # written after the final model is saved: {"global_step": N}
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 LOCK_FILE = ".main.lock"  # rlvr/locks.py: one main.py per output folder
-# What main.py writes directly in its folder (beside checkpoint-N): an input of that name would be replaced.
+# What main.py writes directly in its folder (beside checkpoint-N): an input of that name would be replaced (README.md
+# is the model card TRL writes beside the final model; the lock file is removed as the run ends).
 RUN_FILE_PATTERNS = (
     RUN_CONFIG_FILE, FINISHED_FILE, "config.json", "generation_config.json", "*.safetensors", "*.bin", "adapter_*",
     "tokenizer*", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "*processor*",
     "chat_template*", "training_args.bin", "eval-*.json", "preference_samples.json", COMPLETIONS_FILE, "completions",
+    "README.md", LOCK_FILE,
 )  # fmt: skip
 # What a start leaves before its first checkpoint: run_config.json, tensorboard's runs/, --mode dpo's drawn samples,
 # monitor_training.py's monitor/, and --log-completions' rollout sample and TRL's completions/ tables. A folder
@@ -96,7 +98,10 @@ def check_output_dir(config: RunConfig) -> None:
     """
     output_dir = check_output_folder(config.output_dir, "--output-dir")
     _check_inputs_survive(config, output_dir)
-    if config.mode == "eval" or not output_dir.is_dir():
+    if config.mode == "eval":  # writes one report: an earlier one is replaced only with --overwrite
+        check_output_file(eval_report_path(config), "--output-dir", overwrite=config.overwrite)
+        return
+    if not output_dir.is_dir():
         return
     entries = [child.name for child in output_dir.iterdir() if not child.name.startswith(".")]
     checkpoint = newest_complete_checkpoint(output_dir)
@@ -129,6 +134,11 @@ def check_output_dir(config: RunConfig) -> None:
             f"{output_dir} holds another run ({', '.join(differing)}); resume it with its settings, use another "
             "--output-dir, or --no-resume --overwrite to discard it"
         )
+
+
+def eval_report_path(config: RunConfig) -> Path:
+    """Where --mode eval writes its report (evaluation/accuracy_eval.py)."""
+    return output_path(config.output_dir) / f"eval-{config.dataset_name}-{config.split}.json"
 
 
 def _check_inputs_survive(config: RunConfig, output_dir: Path) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import claim_output, write_atomically
 from rlvr.generation import encode_prompts, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
@@ -90,27 +91,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if min(args.num_prompts, args.samples_per_prompt, args.max_new_tokens) < 1:
         raise UserError("--num-prompts, --samples-per-prompt and --max-new-tokens must be positive")
-    task = get_task(args.task)
-    rows = [
-        dict(row)
-        for row in task.load_dataset(
-            args.dataset_name or task.default_dataset, "test", None, args.num_prompts, HELD_OUT_DATASET_SEED
-        )
-    ]
-    records = []
-    for checkpoint in args.checkpoints:
-        loaded = load_checkpoint(checkpoint, torch.device("cpu"))
-        encoded = encode_prompts(loaded.processor, task, rows, task.default_prompt_style, loaded.model.device)
-        torch.manual_seed(args.seed)
-        entropy, positions = mean_token_entropy(
-            loaded.model, loaded.processor, encoded, args.samples_per_prompt, args.max_new_tokens
-        )
-        step = step_of(checkpoint)
-        records.append({"checkpoint": checkpoint, "step": step, "entropy": entropy, "positions": positions})
-        print(f"{checkpoint}: entropy {entropy:.4f} nats over {positions} positions", flush=True)
-    settings = {key: value for key, value in vars(args).items() if key not in ("checkpoints", "output_path")}
-    args.output_path.parent.mkdir(parents=True, exist_ok=True)
-    args.output_path.write_text(json.dumps({"settings": settings, "checkpoints": records}, indent=1) + "\n")
+    # A results file this probe rewrites on each run: locked before anything loads, written whole
+    claim = claim_output([args.output_path], "--output-path", inputs=args.checkpoints, overwrite=True)
+    with claim as (output,):
+        task = get_task(args.task)
+        rows = [
+            dict(row)
+            for row in task.load_dataset(
+                args.dataset_name or task.default_dataset, "test", None, args.num_prompts, HELD_OUT_DATASET_SEED
+            )
+        ]
+        records = []
+        for checkpoint in args.checkpoints:
+            loaded = load_checkpoint(checkpoint, torch.device("cpu"))
+            encoded = encode_prompts(loaded.processor, task, rows, task.default_prompt_style, loaded.model.device)
+            torch.manual_seed(args.seed)
+            entropy, positions = mean_token_entropy(
+                loaded.model, loaded.processor, encoded, args.samples_per_prompt, args.max_new_tokens
+            )
+            step = step_of(checkpoint)
+            records.append({"checkpoint": checkpoint, "step": step, "entropy": entropy, "positions": positions})
+            print(f"{checkpoint}: entropy {entropy:.4f} nats over {positions} positions", flush=True)
+        settings = {key: value for key, value in vars(args).items() if key not in ("checkpoints", "output_path")}
+        write_atomically(output, json.dumps({"settings": settings, "checkpoints": records}, indent=1) + "\n")
     return 0
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from rlvr.errors import exit_on_user_error
+from rlvr.files import write_atomically
 from rlvr.generation import encode_prompts, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.tasks import get_task
@@ -106,8 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "values": {name: float(quantity()) for name, quantity in quantities.items()},
         "rates": {name: directional_rates(model, quantity, directions) for name, quantity in quantities.items()},
     }
-    args.output_path.parent.mkdir(parents=True, exist_ok=True)
-    args.output_path.write_text(json.dumps(result, indent=1) + "\n")
+    write_atomically(args.output_path, json.dumps(result, indent=1) + "\n")
     for name, rates in result["rates"].items():
         print(f"{name}: {result['values'][name]:.4f}; " + ", ".join(f"{k} {v:+.3e}" for k, v in rates.items()))
     return 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import torch
 
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import write_atomically
 from rlvr.generation import encode_prompts, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
@@ -146,11 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"checkpoint": checkpoint, "num_samples": args.num_samples, "kl_to_reference": kl, "problems": problems}
         )
         print(f"{checkpoint}: KL to reference {measured[-1]['kl_to_reference']:.4f}", flush=True)
-    args.output_path.parent.mkdir(parents=True, exist_ok=True)
     settings = {key: str(value) for key, value in vars(args).items() if key not in ("checkpoints", "output_path")}
-    temporary = args.output_path.with_name(f".{args.output_path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({"settings": settings, "checkpoints": measured}) + "\n")
-    temporary.replace(args.output_path)
+    write_atomically(args.output_path, json.dumps({"settings": settings, "checkpoints": measured}) + "\n")
     return 0
 
 

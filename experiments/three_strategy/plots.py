@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rlvr.files import write_output
 from rlvr.methods import assign_styles
 
 SHOWN = ("grpo", "psr", "nsr", "w-reinforce", "nsr-compacted", "sr")
@@ -51,7 +53,7 @@ def plot_all(summary: dict[str, Any], results_dir: Path) -> None:
         panel.set_xscale("log", base=2)
         panel.grid(True, alpha=0.3)
         panel.legend(fontsize=8)
-    figure.savefig(results_dir / "three_strategy_pass_at_k.png", dpi=110)
+    write_output(results_dir / "three_strategy_pass_at_k.png", functools.partial(figure.savefig, dpi=110))
 
     for name, x_of, y_of, x_label, y_label in (
         (
@@ -74,4 +76,4 @@ def plot_all(summary: dict[str, Any], results_dir: Path) -> None:
             panel.set(xlabel=x_label, ylabel=y_label, title=f"learning rate {rate}")
             panel.grid(True, alpha=0.3)
             panel.legend(fontsize=8)
-        figure.savefig(results_dir / f"three_strategy_{name}.png", dpi=110)
+        write_output(results_dir / f"three_strategy_{name}.png", functools.partial(figure.savefig, dpi=110))

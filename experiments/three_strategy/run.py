@@ -36,6 +36,7 @@ from experiments.three_strategy.analysis import build_summary
 from experiments.three_strategy.arms import ARMS, DETERMINISM_ARM, Arm, Settings, smoke_settings
 from experiments.three_strategy.plots import plot_all
 from experiments.three_strategy.report import markdown_report
+from rlvr.files import write_atomically
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMON_ARGS = ("--task", "strategies", "--no-lora", "--disable-gradient-checkpointing", "--report-to", "none")
@@ -163,9 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     results_dir = run_dir if args.smoke and args.results_dir == REPO_ROOT / "docs" / "results" else args.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "three_strategy.json").write_text(json.dumps(summary, indent=1) + "\n")
+    write_atomically(results_dir / "three_strategy.json", json.dumps(summary, indent=1) + "\n")
     report = markdown_report(summary)
-    (results_dir / "three_strategy.md").write_text(report)
+    write_atomically(results_dir / "three_strategy.md", report)
     plot_all(summary, results_dir)
     print(report)
     minutes = summary["runtime"]["total_seconds"] / 60

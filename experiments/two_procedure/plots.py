@@ -5,6 +5,7 @@ Lines are means over runs (SFT seeds x RL seeds), bands ± one standard deviatio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from experiments.two_procedure.claims import LARGE_K, pass_at
+from rlvr.files import write_output
 from rlvr.methods import assign_styles
 
 
@@ -58,7 +60,7 @@ def plot_pass_at_k(summary: Mapping[str, Any], output: Path) -> None:
             if runs:
                 _band(axes, ks, [curve(run["points"][-1]) for run in runs], label, styles[label])
         _finish(axes, "k (log2 scale)", "Pass@k", f"Pass@k, {title}", log_x=True)
-    figure.savefig(output, dpi=120, bbox_inches="tight")
+    write_output(output, functools.partial(figure.savefig, dpi=120, bbox_inches="tight"))
 
 
 def plot_strategy(summary: Mapping[str, Any], output: Path) -> None:
@@ -79,7 +81,7 @@ def plot_strategy(summary: Mapping[str, Any], output: Path) -> None:
             _band(axes, x, rows, label, styles[label], ":" if controls else "-")
         axes.axhline(base, color="black", linestyle="--", linewidth=1.0, label="base")
         _finish(axes, "update slot", "P(Y) on problems that carry (T=1)", "controls" if controls else "objectives")
-    figure.savefig(output, dpi=120, bbox_inches="tight")
+    write_output(output, functools.partial(figure.savefig, dpi=120, bbox_inches="tight"))
 
 
 def point_count(run: Mapping[str, Any]) -> int:
@@ -110,7 +112,7 @@ def plot_kl(summary: Mapping[str, Any], output: Path) -> None:
         f"Pass@{LARGE_K}, problems that carry",
         "Objectives at the same distance from the base",
     )
-    figure.savefig(output, dpi=120, bbox_inches="tight")
+    write_output(output, functools.partial(figure.savefig, dpi=120, bbox_inches="tight"))
 
 
 def plot_all(summary: Mapping[str, Any], folder: Path) -> None:

@@ -25,6 +25,7 @@ import torch
 
 from experiments.common.policy_entropy import sample_with_logits
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import claim_output, write_atomically
 from rlvr.generation import encode_prompts, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
@@ -74,31 +75,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if min(args.samples_per_prompt, args.max_new_tokens) < 1:
         raise UserError("--samples-per-prompt and --max-new-tokens must be positive")
-    task = get_task("carry")
-    rows = [dict(row) for row in task.load_dataset(task.default_dataset, "test", None, None, HELD_OUT_DATASET_SEED)]
-    reference = load_checkpoint(args.reference, torch.device("cpu"))
-    records = []
-    for checkpoint in args.checkpoints:
-        loaded = load_checkpoint(checkpoint, torch.device("cpu"))
-        encoded = encode_prompts(loaded.processor, task, rows, task.default_prompt_style, loaded.model.device)
-        torch.manual_seed(args.seed)
-        measured = probe(
-            loaded.model, reference.model, loaded.processor, encoded, args.samples_per_prompt, args.max_new_tokens
-        )
-        records.append(
-            {
-                "checkpoint": checkpoint,
-                "p_carries_by_problem": dict(
-                    zip((row["expression"] for row in rows), measured["p_carries"], strict=True)
-                ),
-                "entropy": measured["entropy"],
-                "kl_to_reference": measured["kl"],
-            }
-        )
-        print(f"{checkpoint}: entropy {measured['entropy']:.4f}, KL to reference {measured['kl']:.4f}", flush=True)
-    args.output_path.parent.mkdir(parents=True, exist_ok=True)
-    settings = {key: str(value) for key, value in vars(args).items() if key not in ("checkpoints", "output_path")}
-    args.output_path.write_text(json.dumps({"settings": settings, "checkpoints": records}, indent=1) + "\n")
+    # A results file this probe rewrites on each run: locked before anything loads, written whole
+    inputs = [*args.checkpoints, args.reference]
+    claim = claim_output([args.output_path], "--output-path", inputs=inputs, overwrite=True)
+    with claim as (output,):
+        task = get_task("carry")
+        dataset = task.load_dataset(task.default_dataset, "test", None, None, HELD_OUT_DATASET_SEED)
+        rows = [dict(row) for row in dataset]
+        reference = load_checkpoint(args.reference, torch.device("cpu"))
+        records = []
+        for checkpoint in args.checkpoints:
+            loaded = load_checkpoint(checkpoint, torch.device("cpu"))
+            encoded = encode_prompts(loaded.processor, task, rows, task.default_prompt_style, loaded.model.device)
+            torch.manual_seed(args.seed)
+            measured = probe(
+                loaded.model, reference.model, loaded.processor, encoded, args.samples_per_prompt, args.max_new_tokens
+            )
+            records.append(
+                {
+                    "checkpoint": checkpoint,
+                    "p_carries_by_problem": dict(
+                        zip((row["expression"] for row in rows), measured["p_carries"], strict=True)
+                    ),
+                    "entropy": measured["entropy"],
+                    "kl_to_reference": measured["kl"],
+                }
+            )
+            print(f"{checkpoint}: entropy {measured['entropy']:.4f}, KL to reference {measured['kl']:.4f}", flush=True)
+        settings = {key: str(value) for key, value in vars(args).items() if key not in ("checkpoints", "output_path")}
+        write_atomically(output, json.dumps({"settings": settings, "checkpoints": records}, indent=1) + "\n")
     return 0
 
 

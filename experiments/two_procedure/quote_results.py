@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rlvr.errors import UserError, exit_on_user_error
+from rlvr.files import claim_output, write_atomically
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START = "<!-- quoted from results/objectives_toy.md by experiments/two_procedure/quote_results.py: start -->"
@@ -50,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in (args.report, args.page):
         if not path.is_file():
             raise UserError(f"{path} does not exist")
-    page = replace_block(args.page.read_text(), quoted_lines(args.report.read_text()))
-    args.page.write_text(page)
+    with claim_output([args.page], "--page", inputs=[args.report], overwrite=True) as (page_path,):  # edited in place
+        write_atomically(page_path, replace_block(page_path.read_text(), quoted_lines(args.report.read_text())))
     print(f"quoted the verdicts of {args.report} into {args.page}")
     return 0
 

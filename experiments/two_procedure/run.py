@@ -45,6 +45,7 @@ from experiments.two_procedure.plots import plot_all
 from experiments.two_procedure.report import markdown_report
 from experiments.two_procedure.reproduction import compare_runs, published_summary
 from experiments.two_procedure.results import build_summary, load_point
+from rlvr.files import claim_output, write_atomically
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMON_ARGS = ["--task", "carry", "--no-lora", "--disable-gradient-checkpointing", "--report-to", "none"]
@@ -268,14 +269,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "smoke": args.smoke,
     }
     results_dir = args.results_dir if not args.smoke or args.results_dir != REPO_ROOT / "docs" / "results" else run_dir
-    results_dir.mkdir(parents=True, exist_ok=True)
-    published = published_summary(results_dir / "objectives_toy.json", REPO_ROOT)
-    if published is not None and not args.smoke:
-        summary["reproduction"] = compare_runs(published, summary)
-    (results_dir / "objectives_toy.json").write_text(json.dumps(summary, indent=1) + "\n")
-    report = markdown_report(summary)
-    (results_dir / "objectives_toy.md").write_text(report)
-    plot_all(summary, results_dir)
+    # The results are rewritten on each run, from a check of the published ones to the last plot under one lock
+    outputs = [results_dir / "objectives_toy.json", results_dir / "objectives_toy.md"]
+    with claim_output(outputs, "--results-dir", overwrite=True) as (json_path, report_path):
+        published = published_summary(json_path, REPO_ROOT)
+        if published is not None and not args.smoke:
+            summary["reproduction"] = compare_runs(published, summary)
+        write_atomically(json_path, json.dumps(summary, indent=1) + "\n")
+        report = markdown_report(summary)
+        write_atomically(report_path, report)
+        plot_all(summary, results_dir)
     print(report)
     print(
         f"wrote {results_dir}/objectives_toy.md, .json and figures in "
