@@ -23,6 +23,7 @@ from evaluation.bootstrap import mean_intervals
 from evaluation.counts_file import SampleCounts, counts_of, is_counts_path, load_counts
 from evaluation.results_file import DEFAULT_CONFIDENCE, default_method_name, load_results, method_name_of
 from evaluation.results_tables import format_comparison_table, format_results_table
+from evaluation.run_identity import check_same_evaluation
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.estimators import pass_at_k
@@ -270,6 +271,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # baseline have passed, so a bad file leaves no partial set of results behind.
     named_results = [(name, compute_for(path, name)) for path, name in zip(samples_paths, names, strict=True)]
     baseline = _resolve_baseline(args.baseline, samples_paths, names, named_results, compute_for)
+    if baseline is not None:  # a difference column: every result must be of one evaluation
+        inputs_by_name = {name: str(path) for path, name in zip(samples_paths, names, strict=True)}
+        check_same_evaluation(
+            [
+                (inputs_by_name.get(name, f"--baseline {args.baseline}"), _generation_of(results))
+                for name, results in named_results
+            ]
+        )
     for (_, results), results_path in zip(named_results[-len(samples_paths) :], output_paths, strict=False):
         write_json_atomically(results_path, results)
 
@@ -280,6 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for results_path in output_paths:
         print(f"wrote {results_path}")
     return 0
+
+
+def _generation_of(results: dict[str, Any]) -> dict[str, Any]:
+    """The samples file's metadata a results file copied (its task, dataset, rows and model), or {} when none."""
+    metadata = results.get("metadata")
+    generation = metadata.get("generation") if isinstance(metadata, dict) else None
+    return generation if isinstance(generation, dict) else {}
 
 
 def _check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], args: argparse.Namespace) -> list[Path]:
