@@ -129,7 +129,7 @@ def _check_same_settings(path: Path, recorded: Any, settings: SamplingSettings) 
     model = model_change(recorded, current)
     if model is not None:
         raise UserError(
-            f"{path} was sampled from another model ({model[0]} there, {model[1]} here): the checkpoint changed "
+            f"{path} was sampled from another model ({model[0]} there; {model[1]} here): the checkpoint changed "
             "since; delete the file to sample this model from the start, or write to another --output"
         )
     rows = rows_change(recorded, current)

@@ -85,8 +85,8 @@ def sampled(tiny_text_path, tmp_path_factory) -> dict[str, Path]:
     files = {"checkpoint": checkpoint, "dataset": dataset}
     for index in (0, 1):
         files[f"shard{index}"] = folder / f"samples.shard{index}.json"
-        argv = sample_argv(checkpoint, dataset, files[f"shard{index}"], "--num-shards", "2", "--shard-index", str(index))
-        assert generate_samples.main(argv) == 0
+        shard = ["--num-shards", "2", "--shard-index", str(index)]
+        assert generate_samples.main(sample_argv(checkpoint, dataset, files[f"shard{index}"], *shard)) == 0
     files["merged"] = folder / "samples.json"
     assert merge_samples.main([str(files["shard0"]), str(files["shard1"]), "--output-path", str(files["merged"])]) == 0
     files["counts"] = folder / "counts.jsonl"
@@ -329,14 +329,12 @@ def interrupted_training(tmp_path: Path) -> tuple[Path, Path, list[str]]:
 
 
 def test_a_run_records_the_rows_it_trains_on_at_its_start_and_each_resume(tmp_path):
-    dataset, output_dir, argv = interrupted_training(tmp_path)
-    recorded = read_run_record(output_dir)
+    _, output_dir, argv = interrupted_training(tmp_path)
+    data_hash = read_run_record(output_dir)["segments"][0]["data_hash"]
     config = with_micro_batch(parse_run_config(argv), 1, False)
-    write_run_record(config, str(output_dir / "checkpoint-2"), recorded["data_hash"])
+    write_run_record(config, str(output_dir / "checkpoint-2"), data_hash)
     segments = read_run_record(output_dir)["segments"]
-    assert len(recorded["data_hash"]) == 16 and [segment["data_hash"] for segment in segments] == [
-        recorded["data_hash"]
-    ] * 2
+    assert len(data_hash) == 16 and [segment["data_hash"] for segment in segments] == [data_hash, data_hash]
 
 
 def test_main_does_not_resume_a_run_on_changed_rows(tmp_path, capsys):
@@ -358,12 +356,11 @@ def test_main_does_not_resume_a_named_checkpoint_on_changed_rows(tmp_path, capsy
 
 
 def test_the_same_rows_resume_and_an_older_record_resumes_unchecked(tmp_path, capsys):
-    dataset, output_dir, argv = interrupted_training(tmp_path)
+    _, output_dir, _ = interrupted_training(tmp_path)
     recorded = read_run_record(output_dir)
-    check_same_rows(str(output_dir / "checkpoint-2"), recorded["data_hash"])  # no refusal
+    check_same_rows(str(output_dir / "checkpoint-2"), recorded["segments"][0]["data_hash"])  # no refusal
     check_same_rows(None, "ffffffffffffffff")  # a new run: nothing to compare
-    write_json(output_dir / RUN_CONFIG_FILE, {key: value for key, value in recorded.items() if key != "data_hash"}
-               | {"segments": []})  # fmt: skip
+    write_json(output_dir / RUN_CONFIG_FILE, {**recorded, "segments": [{"started": None, "changed": {}}]})
     capsys.readouterr()
     check_same_rows(str(output_dir / "checkpoint-2"), "ffffffffffffffff")
     assert "records no dataset rows hash (an older run): rows not checked" in capsys.readouterr().out

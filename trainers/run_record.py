@@ -1,10 +1,10 @@
 """run_config.json: what a run was trained with, kept beside its checkpoints.
 
 The top level is the configuration the run started with (a ``RunConfig`` written out), never rewritten while the
-run goes on; ``segments`` lists each start and resume: when, from which checkpoint, and the settings that changed
-from the start (only those in SAFE_TO_CHANGE may); the start and each segment record ``data_hash``, the hash of
-the dataset rows trained on, and a resume on other rows is refused (check_same_rows). One model is then never
-recorded as trained under one setting, or on one version of the data, when part of it was trained under another.
+run goes on; ``segments`` lists each start and resume: when, from which checkpoint, the settings that changed
+from the start (only those in SAFE_TO_CHANGE may) and ``data_hash``, the hash of the dataset rows trained on (a
+resume on other rows is refused: check_same_rows). One model is then never recorded as trained under one setting,
+or on one version of the data, when part of it was trained under another.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rlvr.files import read_json, write_json_atomically
 from trainers.config import DEFAULTS, RunConfig
 
 RUN_CONFIG_FILE = "run_config.json"
-DATA_HASH = "data_hash"  # the rows trained on, at the start and in each segment (rlvr/run_identity.py)
+DATA_HASH = "data_hash"  # the rows trained on, in each segment (rlvr/run_identity.py)
 
 # Settings a resumed run may change: when it logs, saves and stops, where its numbers are reported, and how the
 # work is placed on the hardware. Every other RunConfig field changes what is trained, and resuming under another
@@ -72,7 +72,7 @@ def read_run_record(output_dir: Path) -> dict[str, Any]:
 
 def latest_settings(recorded: dict[str, Any]) -> dict[str, Any]:
     """The settings the run was last trained with: the start's, updated by each segment's changes."""
-    settings = {name: value for name, value in recorded.items() if name not in ("segments", DATA_HASH)}
+    settings = {name: value for name, value in recorded.items() if name != "segments"}
     segments = recorded.get("segments")
     for segment in segments if isinstance(segments, list) else []:
         changes = segment.get("changed") if isinstance(segment, dict) else None
@@ -99,11 +99,14 @@ def differences_from_recorded(config: RunConfig, recorded: dict[str, Any]) -> li
 
 
 def recorded_data_hash(recorded: dict[str, Any]) -> str | None:
-    """The hash of the rows the run was last trained on (rlvr/run_identity.py); None in a file older than it."""
+    """The hash of the rows the run was last trained on (rlvr/run_identity.py), as its newest segment that records
+    one holds it; None in a file older than it."""
     segments = recorded.get("segments")
-    records = [recorded, *(segments if isinstance(segments, list) else [])]
-    hashes = [record.get(DATA_HASH) for record in records if isinstance(record, dict)]
-    known = [value for value in hashes if isinstance(value, str)]
+    known = [
+        segment[DATA_HASH]
+        for segment in (segments if isinstance(segments, list) else [])
+        if isinstance(segment, dict) and isinstance(segment.get(DATA_HASH), str)
+    ]
     return known[-1] if known else None
 
 
@@ -133,8 +136,9 @@ def write_run_record(config: RunConfig, resumed_from: str | None, data_hash: str
     path = Path(config.output_dir) / RUN_CONFIG_FILE
     segment: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "resumed_from": None}
     if resumed_from is None or not path.exists():
-        start = {**config.as_dict(), DATA_HASH: data_hash}
-        write_json_atomically(path, {**start, "segments": [{**segment, "changed": {}, DATA_HASH: data_hash}]})
+        write_json_atomically(
+            path, {**config.as_dict(), "segments": [{**segment, "changed": {}, DATA_HASH: data_hash}]}
+        )
         return
     recorded = read_run_record(Path(config.output_dir))
     segments = recorded.get("segments")
