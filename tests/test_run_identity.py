@@ -6,7 +6,8 @@ them, and what is put together from two of them is checked:
 - merge_samples.py merges only shards of one model and one set of rows;
 - pass_at_k.py --baseline and compare.py put files in one table with a difference column only when they evaluate
   one task, dataset and split on the same rows;
-- main.py resumes a run only on the rows it was trained on.
+- main.py resumes a run only on the rows it was trained on, and --mode dpo takes --preference-data only on the rows
+  it was drawn on.
 
 Each refusal is one line and exit code 2; the same identity is accepted, and a file written before identities were
 recorded is read with that part unchecked. On the tiny text model and the countdown task, on the CPU.
@@ -24,6 +25,7 @@ from safetensors.torch import load_file, save_file
 import generate_samples
 import main as main_script
 from evaluation import compare, merge_samples, pass_at_k, sampling
+from evaluation.preference_samples import load_preference_file
 from evaluation.progress import PROGRESS_FORMAT, progress_path_for
 from rlvr.run_identity import model_step, rows_hash, weights_fingerprint
 from rlvr.tasks import get_task
@@ -305,6 +307,22 @@ def test_files_older_than_identities_are_compared_unchecked(sampled, tmp_path):
     argv = ["--samples-paths", str(sampled["counts"]), str(old_path), "--labels", "A", "B"]
     assert compare.main(argv) == 0
     assert pass_at_k.main(["--samples-path", str(old_path), str(sampled["merged"]), "--baseline", "old"]) == 0
+
+
+def test_dpo_takes_preference_samples_only_on_the_rows_they_were_drawn_on(sampled, tmp_path, capsys):
+    dataset = Path(shutil.copy(sampled["dataset"], tmp_path / "rows.json"))
+    document = read_json(sampled["merged"])
+    document["metadata"]["dataset_path"] = str(dataset)
+    preference_data = write_json(tmp_path / "samples.json", document)
+    output_dir = str(tmp_path / "run")
+    argv = ["--mode", "dpo", "--beta", "0.1", "--task", "countdown", "--vlm-name", "tiny-text",
+            "--preference-data", str(preference_data), "--output-dir", output_dir, "--report-to", "none"]  # fmt: skip
+    problems, _ = load_preference_file(parse_run_config(argv), get_task("countdown"))
+    assert len(problems) == 3
+    # The same questions and answers, but the rows changed (a column added; for charts, a picture replaced).
+    write_json(dataset, [{**row, "solution": "1+2+3"} for row in ROWS])
+    line = refusal(capsys, main_script.main, argv)
+    assert f"{preference_data} was drawn on other dataset rows" in line
 
 
 # ---------------------------------------------------------------------------------------------------------------
