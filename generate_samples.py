@@ -14,6 +14,7 @@ on from there (see evaluation/sampling.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -120,6 +121,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
     from evaluation.progress import SamplingSettings, checkpoint_identity
+    from rlvr.run_identity import model_step, weights_fingerprint
 
     prompt_style = args.prompt_style or task.default_prompt_style
     if prompt_style not in task.prompt_styles:
@@ -142,6 +144,8 @@ def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
         num_shards=args.num_shards,
         shard_index=args.shard_index,
         system_prompt=args.system_prompt,
+        model_step=model_step(args.checkpoint_path),
+        model_fingerprint=weights_fingerprint(args.checkpoint_path),
     )
 
 
@@ -227,6 +231,7 @@ def check_load_and_sample(args: argparse.Namespace) -> int:
     from evaluation.batching import shard_indices
     from rlvr.data.local import allow_outside_images
     from rlvr.models.names import check_model_for_task
+    from rlvr.run_identity import rows_hash
     from rlvr.tasks import get_task, load_held_out
     from rlvr.tasks.system_prompt import with_system_prompt
 
@@ -240,6 +245,8 @@ def check_load_and_sample(args: argparse.Namespace) -> int:
     dataset = load_held_out(task, settings.dataset, settings.split, args.dataset_path, args.max_problems)
     if len(dataset) == 0:
         raise UserError(f"{settings.dataset} ({settings.split}) has no problems")
+    # The rows' hash covers every shard's rows, so that the shards of one run record the same one.
+    settings = dataclasses.replace(settings, data_hash=rows_hash(dataset))
     owned = shard_indices(len(dataset), settings.num_shards, settings.shard_index)
     if len(owned) == 0:
         raise UserError(f"shard {settings.shard_index} of {settings.num_shards}: none of the {len(dataset)} problems")
@@ -262,6 +269,9 @@ def sample_and_write(
     pending = [index for index in owned if index not in done]
     if done:
         print(f"Resuming from {progress_path}: {len(owned) - len(pending)} of {len(owned)} problems done")
+    if saved is not None and done and saved.unchecked:
+        unchecked = " or ".join(saved.unchecked)
+        print(f"Note: {progress_path} does not record {unchecked} (an older file): resumed without checking them")
 
     # Sample problem by problem, saving each as it finishes; the model is loaded only when some are left
     if pending:

@@ -86,6 +86,14 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
         dataset = load_held_out(task, config.dataset_name, config.split, config.dataset_path, config.max_eval_samples)
     else:
         dataset = load_run_dataset(config, task)
+    data_hash = None
+    if config.mode != "eval":  # a run resumes only on the rows it was trained on (trainers/run_record.py)
+        from rlvr.run_identity import rows_hash
+        from trainers.resume import find_resume_checkpoint
+        from trainers.run_record import check_same_rows
+
+        data_hash = rows_hash(dataset)
+        check_same_rows(named_checkpoint or find_resume_checkpoint(config.output_dir, config.no_resume), data_hash)
 
     # Build rewards (before the model, so a reward that cannot run stops the job in seconds)
     from rlvr.tasks.base import select_rewards
@@ -148,7 +156,7 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
     if trainer.accelerator.is_main_process:
         if config.no_resume:
             discard_previous_run(config.output_dir)  # only with --overwrite (check_output_dir), and only now
-        write_run_record(config, checkpoint)
+        write_run_record(config, checkpoint, data_hash)
         if geometry is not None:
             print(f"Batch geometry: {geometry.describe()}", flush=True)
             print(geometry.generation_line(), flush=True)

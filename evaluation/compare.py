@@ -31,6 +31,7 @@ from evaluation.pass_at_k import (
 )
 from evaluation.results_file import DEFAULT_CONFIDENCE, default_method_name
 from evaluation.results_tables import format_difference_table
+from evaluation.run_identity import identity_of
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import claim_output, write_json_atomically
@@ -152,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         document = compare_methods(
             methods, baseline, ks, confidence=args.confidence, n_resamples=args.n_resamples, seed=args.seed
         )
+        document["metadata"]["identity"] = {str(one.path): identity_of(one.metadata) for one in files}
         if args.intersect:
             left_out = {str(one.path): len(one.problem_ids) - len(problem_ids) for one in files}
             document["metadata"]["problems_left_out_by_intersect"] = left_out

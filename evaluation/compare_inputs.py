@@ -2,8 +2,9 @@
 one shared, ordered set of problems, each file checked against the others.
 
 Refused, each in one line: a file given twice, a shard of a sharded run that was not merged, files of different
-tasks, datasets or splits (as their metadata records them), problem sets that differ (unless ``intersect``), a
-method with fewer seeds than asked for, and a k larger than some file's samples of some problem.
+tasks, datasets or splits or sampled from other rows (as their metadata records them: evaluation/run_identity.py),
+problem sets that differ (unless ``intersect``), a method with fewer seeds than asked for, and a k larger than some
+file's samples of some problem.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from typing import Any
 import numpy as np
 
 from evaluation.counts_file import is_counts_path, read_count_records
+from evaluation.run_identity import check_same_evaluation
 from evaluation.samples_file import read_samples_file
 from rlvr.errors import UserError
 from rlvr.estimators import pass_at_k
-
-# Metadata of generate_samples.py that must agree between files compared: what was evaluated.
-SAME_EVALUATION_FIELDS = ("task", "dataset", "split")
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def group_methods(
     _check_distinct_files(files)
     for one in files:
         _check_not_a_shard(one)
-    _check_same_evaluation(files)
+    check_same_evaluation([(str(one.path), one.metadata) for one in files])
     problem_ids = _shared_problems(files, intersect)
     by_label: dict[str, list[SeedRun]] = {}
     for one, label in zip(files, labels, strict=True):
@@ -132,18 +131,6 @@ def _check_not_a_shard(one: FileCounts) -> None:
             f"{one.path} is shard {one.metadata.get('shard_index')} of {num_shards} of one run; merge the shards "
             "first (python -m evaluation.merge_samples --output-path merged.json <every shard>)"
         )
-
-
-def _check_same_evaluation(files: Sequence[FileCounts]) -> None:
-    for field in SAME_EVALUATION_FIELDS:
-        recorded = [(one.path, one.metadata[field]) for one in files if one.metadata.get(field) is not None]
-        for path, value in recorded[1:]:
-            first_path, first_value = recorded[0]
-            if value != first_value:
-                raise UserError(
-                    f"{path} evaluates {field} {value!r} but {first_path} evaluates {field} {first_value!r}: "
-                    "compare files of one task, dataset and split"
-                )
 
 
 def _shared_problems(files: Sequence[FileCounts], intersect: bool) -> list[Any]:

@@ -2,9 +2,11 @@
 
     python -m evaluation.merge_samples --output-path samples_nsr.json samples_nsr.shard*.json
 
-Every shard of the run must be there once, written with the same settings; the merged file has the problems in
-index order and the metadata of one run over the whole dataset (num_shards 1, shard_index 0), so pass_at_k.py and
-plotting.py read it like any samples file. Counts files (.jsonl) merge the same way, into a counts file.
+Every shard of the run must be there once, written with the same settings from the same model weights and dataset
+rows (evaluation/run_identity.py; shards that do not record them are merged unchecked); the merged file has the
+problems in index order and the metadata of one run over the whole dataset (num_shards 1, shard_index 0), so
+pass_at_k.py and plotting.py read it like any samples file. Counts files (.jsonl) merge the same way, into a
+counts file.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from evaluation.counts_file import is_counts_path, read_count_records, write_counts_file
 from evaluation.progress import SamplingSettings
+from evaluation.run_identity import model_change, rows_change, shared_identity, without_identity
 from evaluation.samples_file import check_unique_id, read_samples_file, validate_problems, write_samples_file
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
@@ -28,6 +31,7 @@ def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str
     """The settings of the whole run and its problems in order, from every shard's file; UserError otherwise."""
     shards: dict[int, tuple[Path, list[dict[str, Any]]]] = {}
     whole: SamplingSettings | None = None
+    seen: list[tuple[Path, dict[str, Any]]] = []  # each shard's path and metadata, in the order given
     expected_shards = 0
     counts = is_counts_path(paths[0])
     for path in paths:
@@ -41,13 +45,17 @@ def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str
         if settings.shard_index in shards:
             raise UserError(f"{path} and {shards[settings.shard_index][0]} are both shard {settings.shard_index}")
         unsharded = dataclasses.replace(settings, num_shards=1, shard_index=0)
-        if whole is not None and unsharded != whole:
+        _check_same_run(path, metadata, seen)
+        if whole is not None and without_identity(unsharded.as_dict()) != without_identity(whole.as_dict()):
             raise UserError(f"{path} was written with other settings than {paths[0]}; shards of one run only")
         if whole is not None and settings.num_shards != expected_shards:
             raise UserError(f"{path} is one of {settings.num_shards} shards, {paths[0]} one of {expected_shards}")
         whole, expected_shards = unsharded, settings.num_shards
         shards[settings.shard_index] = (path, problems)
+        seen.append((path, metadata))
     assert whole is not None  # the parser requires at least one path
+    # Shards that do not all record an identity field (older files) leave it unrecorded in the merged file.
+    whole = dataclasses.replace(whole, **shared_identity([metadata for _, metadata in seen]))
     missing = sorted(set(range(expected_shards)) - set(shards))
     if missing:
         raise UserError(f"shard(s) {', '.join(map(str, missing))} of {expected_shards} missing")
@@ -60,6 +68,23 @@ def merge_shards(paths: Sequence[Path]) -> tuple[SamplingSettings, list[dict[str
     else:
         validate_problems(problems, source="merged shards")  # e.g. one problem in two shards
     return whole, problems
+
+
+def _check_same_run(path: Path, metadata: dict[str, Any], seen: Sequence[tuple[Path, dict[str, Any]]]) -> None:
+    """Refuse a shard sampled from another model or from other dataset rows than a shard before it."""
+    for earlier, earlier_metadata in seen:
+        model = model_change(earlier_metadata, metadata)
+        if model is not None:
+            raise UserError(
+                f"{path} was sampled from another model than {earlier} ({model[1]} against {model[0]}); shards of "
+                "one run only"
+            )
+        rows = rows_change(earlier_metadata, metadata)
+        if rows is not None:
+            raise UserError(
+                f"{path} was sampled from other dataset rows than {earlier} (rows {rows[1]} against {rows[0]}): "
+                "the dataset changed between them; shards of one run only"
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ from evaluation.bootstrap import mean_intervals
 from evaluation.counts_file import SampleCounts, counts_of, is_counts_path, load_counts
 from evaluation.results_file import DEFAULT_CONFIDENCE, default_method_name, load_results, method_name_of
 from evaluation.results_tables import format_comparison_table, format_results_table
+from evaluation.run_identity import check_same_evaluation
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.estimators import pass_at_k
@@ -290,7 +291,22 @@ def _compute_all(
 
     named_results = [(name, compute_for(path, name)) for path, name in zip(samples_paths, names, strict=True)]
     baseline = _resolve_baseline(args.baseline, samples_paths, names, named_results, compute_for)
+    if baseline is not None:  # a difference column: every result must be of one evaluation
+        inputs_by_name = {name: str(path) for path, name in zip(samples_paths, names, strict=True)}
+        check_same_evaluation(
+            [
+                (inputs_by_name.get(name, f"--baseline {args.baseline}"), _generation_of(results))
+                for name, results in named_results
+            ]
+        )
     return named_results, baseline
+
+
+def _generation_of(results: dict[str, Any]) -> dict[str, Any]:
+    """The samples file's metadata a results file copied (its task, dataset, rows and model), or {} when none."""
+    metadata = results.get("metadata")
+    generation = metadata.get("generation") if isinstance(metadata, dict) else None
+    return generation if isinstance(generation, dict) else {}
 
 
 def _resolve_baseline(

@@ -15,9 +15,11 @@ from typing import Any
 
 from datasets import Dataset
 
+from evaluation.run_identity import model_change, rows_change, without_identity
 from evaluation.samples_file import read_samples_file, write_samples_file
 from evaluation.sampling import problem_record
 from rlvr.errors import UserError
+from rlvr.run_identity import model_step, rows_hash, weights_fingerprint
 from rlvr.tasks import HELD_OUT_DATASET_SEED
 from rlvr.tasks.base import Task, answer_for_json
 
@@ -53,6 +55,7 @@ def load_preference_file(config, task: Task) -> tuple[list[dict[str, Any]], Data
             config.dataset_name, config.split, config.dataset_path, config.subset_size, config.seed
         )
     check_rows_match(task, problems, dataset, source)
+    check_same_rows(metadata, rows_hash(dataset), source, "sample them again from these rows")
     where = f"{metadata['dataset']} ({metadata['split']})" if "dataset" in metadata else "this run's dataset options"
     print(f"Preference data: {len(problems)} problems of {source}, drawn on {where}", flush=True)
     return problems, dataset
@@ -83,11 +86,21 @@ def draw_preference_samples(config, task: Task, model, processor, dataset: Datas
         max_new_tokens=config.max_completion_length,
         seed=config.seed,
         reward_threshold=config.reward_threshold,
+        model_step=model_step(config.model),
+        model_fingerprint=weights_fingerprint(config.model),
+        data_hash=rows_hash(dataset),
     )
     path = Path(config.output_dir) / DRAWN_SAMPLES_FILE
     if path.is_file() and not config.no_resume:
         problems, metadata = read_samples_file(path)
-        changed = [name for name, value in settings.as_dict().items() if metadata.get(name) != value]
+        check_same_rows(metadata, settings.data_hash, str(path), "--no-resume draws them again")
+        model = model_change(metadata, settings.as_dict())
+        if model is not None:
+            raise UserError(
+                f"{path} was drawn from another model ({model[0]} there; {model[1]} here); --no-resume draws them "
+                "again"
+            )
+        changed = [name for name, value in without_identity(settings.as_dict()).items() if metadata.get(name) != value]
         if changed:
             raise UserError(
                 f"{path} was drawn with other {', '.join(changed)}; run the same command to resume, or --no-resume "
@@ -112,6 +125,17 @@ def draw_preference_samples(config, task: Task, model, processor, dataset: Datas
         flush=True,
     )
     return problems
+
+
+def check_same_rows(metadata: Mapping[str, Any], data_hash: str, source: str, fix: str) -> None:
+    """Refuse samples whose file records another rows hash than ``data_hash`` (rows changed since they were drawn:
+    the same question and answer may sit beside another picture); a file without one is not checked."""
+    rows = rows_change(metadata, {"data_hash": data_hash})
+    if rows is not None:
+        raise UserError(
+            f"{source} was drawn on other dataset rows (rows {rows[0]} there, {rows[1]} here): the dataset changed "
+            f"since; {fix}"
+        )
 
 
 def check_rows_match(task: Task, problems: Sequence[Mapping[str, Any]], dataset: Dataset, source: str) -> None:

@@ -17,6 +17,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from evaluation.run_identity import model_change, rows_change, unchecked_identity, without_identity
 from rlvr.errors import UserError
 from rlvr.output_names import companion_path, write_failure
 
@@ -45,6 +46,12 @@ class SamplingSettings:
     num_shards: int = 1
     shard_index: int = 0
     system_prompt: str | None = None  # --system-prompt: the task's own system turn when None
+    # The run's identity (rlvr/run_identity.py): the model folder's step and weights fingerprint, and the hash of
+    # the dataset rows loaded (every shard's rows, so that the shards of one run agree). None: not recorded (a
+    # file written before these existed, or a model given by name), and then not checked.
+    model_step: int | None = None
+    model_fingerprint: str | None = None
+    data_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,10 +74,12 @@ def progress_path_for(output_path: Path) -> Path:
 
 @dataclass(frozen=True)
 class SavedProgress:
-    """What a progress file holds: finished problems by id, and how many leading bytes are intact."""
+    """What a progress file holds: finished problems by id, how many leading bytes are intact, and what of the
+    run's identity it does not record (a file written before it was), so resuming could not check."""
 
     done: dict[int | str, dict[str, Any]]
     intact_bytes: int
+    unchecked: tuple[str, ...] = ()
 
 
 def read_progress(path: Path, settings: SamplingSettings) -> SavedProgress | None:
@@ -105,7 +114,7 @@ def read_progress(path: Path, settings: SamplingSettings) -> SavedProgress | Non
             raise UserError(f"{path}: line {number} is damaged; delete the file to start over")
         done[record["problem_id"]] = record
         intact_bytes += len(line) + 1
-    return SavedProgress(done, intact_bytes)
+    return SavedProgress(done, intact_bytes, tuple(unchecked_identity(header["settings"])))
 
 
 def _json_line(line: bytes) -> Any:
@@ -118,11 +127,24 @@ def _json_line(line: bytes) -> Any:
 def _check_same_settings(path: Path, recorded: Any, settings: SamplingSettings) -> None:
     if not isinstance(recorded, dict):
         raise UserError(f"{path} has no recorded settings; delete it to start over")
+    current = settings.as_dict()
+    model = model_change(recorded, current)
+    if model is not None:
+        raise UserError(
+            f"{path} was sampled from another model ({model[0]} there; {model[1]} here): the checkpoint changed "
+            "since; delete the file to sample this model from the start, or write to another --output"
+        )
+    rows = rows_change(recorded, current)
+    if rows is not None:
+        raise UserError(
+            f"{path} was sampled from other dataset rows (rows {rows[0]} there, {rows[1]} here): the dataset "
+            "changed since; delete the file to start over on these rows, or write to another --output"
+        )
     defaults = {field.name: field.default for field in fields(SamplingSettings) if field.default is not MISSING}
     recorded = {**defaults, **recorded}  # a progress file older than a field was written with its default
     differences = [
         f"{name} {recorded.get(name)!r} there, {value!r} here"
-        for name, value in settings.as_dict().items()
+        for name, value in without_identity(current).items()
         if recorded.get(name) != value
     ]
     if differences:

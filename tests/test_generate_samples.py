@@ -28,6 +28,7 @@ from rlvr.errors import UserError
 from rlvr.generation import encode_prompts, generate_completions, tokenizer_of
 from rlvr.models.checkpoints import load_checkpoint
 from rlvr.models.registry import load_model, load_processor, resolve_model
+from rlvr.run_identity import rows_hash
 from rlvr.tasks import HELD_OUT_DATASET_SEED, get_task
 from rlvr.tasks.base import answer_for_json, score_completions
 
@@ -68,6 +69,11 @@ def quick_settings(**changes) -> SamplingSettings:
     return dataclasses.replace(settings, **changes)
 
 
+def held_out_rows_hash() -> str:
+    """The rows hash generate_samples.py records for TWO_PROBLEMS (tiny is a name: no weights fingerprint)."""
+    return rows_hash(CHART.load_dataset("synthetic", "test", None, 2, HELD_OUT_DATASET_SEED))
+
+
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -106,7 +112,7 @@ def test_samples_file_has_the_schema_and_pass_at_k_reads_it(reference_path, char
     document = read_json(reference_path)
     metadata, problems = document["metadata"], document["problems"]
     assert set(metadata) >= METADATA_KEYS
-    assert SamplingSettings.from_dict(metadata) == quick_settings()
+    assert SamplingSettings.from_dict(metadata) == quick_settings(data_hash=held_out_rows_hash())
     datetime.fromisoformat(metadata["date"])
     assert [problem["problem_id"] for problem in problems] == [0, 1]
     for problem, row in zip(problems, chart_rows, strict=True):
@@ -131,7 +137,7 @@ def test_an_output_ending_in_jsonl_is_the_counts_file_of_the_same_run(reference_
     counts, metadata = load_counts(counts_path)
     reference = read_json(reference_path)
     assert counts.num_correct.tolist() == [problem["num_correct"] for problem in reference["problems"]]
-    assert SamplingSettings.from_dict(metadata) == quick_settings()
+    assert SamplingSettings.from_dict(metadata) == quick_settings(data_hash=held_out_rows_hash())
     assert "samples" not in counts_path.read_text(encoding="utf-8").split("\n", 1)[1]
 
 

@@ -1,9 +1,10 @@
 """run_config.json: what a run was trained with, kept beside its checkpoints.
 
 The top level is the configuration the run started with (a ``RunConfig`` written out), never rewritten while the
-run goes on; ``segments`` lists each start and resume: when, from which checkpoint, and the settings that changed
-from the start (only those in SAFE_TO_CHANGE may). One model is then never recorded as trained under one
-setting when part of it was trained under another.
+run goes on; ``segments`` lists each start and resume: when, from which checkpoint, the settings that changed
+from the start (only those in SAFE_TO_CHANGE may) and ``data_hash``, the hash of the dataset rows trained on (a
+resume on other rows is refused: check_same_rows). One model is then never recorded as trained under one setting,
+or on one version of the data, when part of it was trained under another.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rlvr.files import read_json, write_json_atomically
 from trainers.config import DEFAULTS, RunConfig
 
 RUN_CONFIG_FILE = "run_config.json"
+DATA_HASH = "data_hash"  # the rows trained on, in each segment (rlvr/run_identity.py)
 
 # Settings a resumed run may change: when it logs, saves and stops, where its numbers are reported, and how the
 # work is placed on the hardware. Every other RunConfig field changes what is trained, and resuming under another
@@ -96,12 +98,47 @@ def differences_from_recorded(config: RunConfig, recorded: dict[str, Any]) -> li
     return differing
 
 
-def write_run_record(config: RunConfig, resumed_from: str | None) -> None:
-    """Start run_config.json, or add a segment to it when resuming ``resumed_from``."""
+def recorded_data_hash(recorded: dict[str, Any]) -> str | None:
+    """The hash of the rows the run was last trained on (rlvr/run_identity.py), as its newest segment that records
+    one holds it; None in a file older than it."""
+    segments = recorded.get("segments")
+    known = [
+        segment[DATA_HASH]
+        for segment in (segments if isinstance(segments, list) else [])
+        if isinstance(segment, dict) and isinstance(segment.get(DATA_HASH), str)
+    ]
+    return known[-1] if known else None
+
+
+def check_same_rows(resumed_from: str | None, data_hash: str) -> None:
+    """Refuse to resume a checkpoint whose run was trained on other dataset rows than ``data_hash``'s.
+
+    A run_config.json written before the hash was recorded leaves the rows unchecked, and a note says so.
+    """
+    if resumed_from is None:
+        return
+    run_folder = Path(resumed_from).parent
+    if not (run_folder / RUN_CONFIG_FILE).exists():
+        return  # trainers/resume.py refuses a checkpoint without its run's record before this
+    recorded = recorded_data_hash(read_run_record(run_folder))
+    if recorded is None:
+        print(f"Note: {run_folder / RUN_CONFIG_FILE} records no dataset rows hash (an older run): rows not checked")
+    elif recorded != data_hash:
+        raise UserError(
+            f"{run_folder} was trained on other dataset rows (rows {recorded} there, {data_hash} here): the dataset "
+            "changed since; resume it on the rows it was trained on, or start a new run in another --output-dir"
+        )
+
+
+def write_run_record(config: RunConfig, resumed_from: str | None, data_hash: str | None = None) -> None:
+    """Start run_config.json, or add a segment to it when resuming ``resumed_from``; each records the hash of the
+    dataset rows trained on (``data_hash``, rlvr/run_identity.py)."""
     path = Path(config.output_dir) / RUN_CONFIG_FILE
     segment: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "resumed_from": None}
     if resumed_from is None or not path.exists():
-        write_json_atomically(path, {**config.as_dict(), "segments": [{**segment, "changed": {}}]})
+        write_json_atomically(
+            path, {**config.as_dict(), "segments": [{**segment, "changed": {}, DATA_HASH: data_hash}]}
+        )
         return
     recorded = read_run_record(Path(config.output_dir))
     segments = recorded.get("segments")
@@ -111,7 +148,7 @@ def write_run_record(config: RunConfig, resumed_from: str | None) -> None:
     changed = {
         name: current[name] for name in SAFE_TO_CHANGE if _comparable(start.get(name)) != _comparable(current[name])
     }
-    segment.update(resumed_from=resumed_from, changed=changed)
+    segment.update(resumed_from=resumed_from, changed=changed, data_hash=data_hash)
     write_json_atomically(path, {**start, "segments": [*segments, segment]})
 
 
