@@ -118,6 +118,20 @@ def check_arguments(args: argparse.Namespace) -> None:
     args.output_path = check_output_file(args.output_path, "--output", inputs=inputs, overwrite=args.overwrite)
 
 
+def check_limits(args: argparse.Namespace, task: Task, settings: SamplingSettings) -> None:
+    """The options whose range depends on the model or the task: tokens against the model's context, problems
+    against what a generated dataset holds, the threshold against the correctness reward's range."""
+    from rlvr.models.context import check_tokens_fit
+    from rlvr.tasks.base import check_problem_count
+    from rlvr.tasks.reward_ranges import check_threshold, declared_range
+
+    check_tokens_fit(args.checkpoint_path, args.max_new_tokens, "--max-new-tokens")
+    check_problem_count(task, settings.dataset, settings.split, args.dataset_path, args.max_problems, "--max-problems")
+    judge = task.correctness_reward
+    what = f"the correctness reward {judge}"
+    check_threshold(args.reward_threshold, declared_range(task.reward_functions[judge]), what)
+
+
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
     from evaluation.progress import SamplingSettings, checkpoint_identity
 
@@ -223,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     task = with_system_prompt(get_task(args.task), args.system_prompt)
     settings = settings_for(args, task)
     check_model_for_task(args.checkpoint_path, task.name, task.is_multimodal, "--checkpoint-path")
+    check_limits(args, task, settings)
     task.startup_check([task.correctness_reward])
 
     # Load data (images are checked here, before the model is loaded)

@@ -25,6 +25,7 @@ from trainers.config_parser import parse_run_config
 from trainers.geometry import batch_geometry, num_processes
 from trainers.micro_batch import with_micro_batch
 from trainers.resume import LOCK_FILE, check_named_checkpoint, check_output_dir, nothing_left_to_train
+from trainers.run_limits import check_run_limits
 
 if TYPE_CHECKING:
     from rlvr.tasks.base import Task
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     check_model_for_task(config.model, task.name, task.is_multimodal, "--vlm-name")
+    check_run_limits(config, task)
     check_output_dir(config)
     named_checkpoint = check_named_checkpoint(config)
     if config.mode != "eval":

@@ -53,7 +53,6 @@ class Range:
     def describe(self) -> str:
         if self.integer and self.low in (0, 1) and self.high is None and not self.low_open:
             text = "be a positive integer" if self.low == 1 else "be a non-negative integer"
-            text += f" of at most {INT64_MAX}"
         else:
             text = f"be {'an integer' if self.integer else 'a finite number'} {self._bounds()}".rstrip()
         if self.also:
@@ -61,7 +60,7 @@ class Range:
         return text + (f" ({self.why})" if self.why else "")
 
     def _bounds(self) -> str:
-        high = INT64_MAX if self.integer and self.high is None else self.high
+        high = self.high
         if self.low is not None and high is not None:
             left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
             return f"in {left}{_number(self.low)}, {_number(high)}{right}"
@@ -92,8 +91,11 @@ def check_value(flag: str, value: float | None, allowed: Range) -> None:
     """Refuse ``value`` of ``flag`` outside ``allowed`` (None: the option was not given)."""
     if value is None:
         return
-    if not allowed.contains(value):
-        raise UserError(f"{flag} must {allowed.describe()}, got {value}")
+    if allowed.contains(value):
+        return
+    if allowed.integer and allowed.high is None and isinstance(value, int) and value > INT64_MAX:
+        raise UserError(f"{flag} must be at most {INT64_MAX} (torch and numpy hold it as an int64), got {value}")
+    raise UserError(f"{flag} must {allowed.describe()}, got {value}")
 
 
 def check_ranges(values: Mapping[str, object], ranges: Mapping[str, Range]) -> None:
@@ -112,3 +114,16 @@ def flag_of(dest: str) -> str:
 def numeric_options(parser: argparse.ArgumentParser) -> list[str]:
     """The dest of every option whose values are ints or floats: each needs a range."""
     return [action.dest for action in parser._actions if action.type in (int, float) and action.option_strings]
+
+
+def beyond_int64(value: object) -> int | None:
+    """The first integer in ``value`` (a file's value: nested lists and objects searched) that int64 cannot hold,
+    or None: Arrow and numpy hold integers as int64 and stop on a larger one with a traceback."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if not -(2**63) <= value <= INT64_MAX else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        found = beyond_int64(item)
+        if found is not None:
+            return found
+    return None
