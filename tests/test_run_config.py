@@ -25,7 +25,7 @@ BAD_VALUES = [
     ("save_total_limit", "-1", "--save-total-limit must be a positive integer"),
     ("num_generations", "1", "--num-generations must be at least 2"),
     ("batch_size", "2.5", "invalid int value: '2.5'"),
-    ("temperature", "0", "--temperature must be a finite number above 0"),
+    ("temperature", "0", "--temperature must be a finite number of at least 0.0001"),
 ]
 
 
