@@ -1,8 +1,8 @@
 """Specification: values that used to be taken silently with a wrong result are refused in one line, or reported
 for what they are.
 
-- A YAML config file that gives a key twice (at any depth), or one option under two spellings, is refused naming
-  the key and its lines; PyYAML alone would keep the last value.
+- (A YAML config file that gives a key twice is specified in tests/test_run_config.py, with the other malformed
+  files.)
 - Plot labels: a label starting with '_' (matplotlib leaves it out of the legend), a blank label, labels that differ
   only in spaces, and one results file or run under two labels are refused, by plotting.py and monitor_training.py;
   a differences file whose method starts with '_' is refused by the difference plot.
@@ -24,7 +24,6 @@ from evaluation.difference_plot import load_differences
 from rlvr.errors import UserError
 from rlvr.plot_labels import check_plot_labels
 from rlvr.tasks import get_task
-from trainers.config_parser import parse_run_config
 from trainers.monitor_log import summarize
 from trainers.monitor_plots import draw_plots
 
@@ -37,27 +36,6 @@ def refused(capsys, run, argv: list[str]) -> str:
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert stopped.value.code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
     return lines[0]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# YAML
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("seed: 1\nlearning_rate: 1e-5\nseed: 2\n", "the key 'seed' is given twice (lines 1 and 3)"),
-        ("generation_kwargs:\n  top_k: 3\n  top_k: 4\n", "the key 'top_k' is given twice (lines 2 and 3)"),
-        ("learning_rate: 1e-5\nlearning-rate: 2e-5\n", "'learning_rate' and 'learning-rate' set the same option"),
-        ("num_epochs: 1\nnum_train_epochs: 2\n", "'num_epochs' and 'num_train_epochs' set the same option"),
-    ],
-)
-def test_a_config_file_giving_a_key_twice_is_refused(tmp_path, text, message):
-    config = tmp_path / "run.yaml"
-    config.write_text(text)
-    with pytest.raises(UserError) as refusal:
-        parse_run_config(["--config", str(config)])
-    assert str(refusal.value) == f"config file {config}: {message}; keep one"
 
 
 # ---------------------------------------------------------------------------------------------------------------
