@@ -70,7 +70,7 @@ def cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("generate_samples.py", ["--checkpoint-path", "tiny-text", *samples], "is a text-only model"),
         ("generate_samples.py", ["--checkpoint-path", str(broken_model), *samples], "not valid JSON"),
         ("generate_samples.py", ["--checkpoint-path", str(looping_adapter), *samples], "leads back to"),
-        ("generate_samples.py", ["--checkpoint-path", "tiny", "--seed", "-1", *samples], "--seed must be an integer in"),
+        ("generate_samples.py", ["--checkpoint-path", "tiny", "--seed", "-1", *samples], "--seed must be an integer"),
         (
             "generate_samples.py",
             ["--checkpoint-path", "tiny-text", "--task", "countdown", "--dataset-path", str(countdown_rows), *samples],
