@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 from rlvr.cli import filter_known_warnings, finish_parser, forget_unused_wandb_mode
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import claim_output
+from rlvr.ranges import FINITE, POSITIVE_INT, PROBABILITY_MASS, SAMPLING_TEMPERATURE, SEED, Range, check_ranges
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from rlvr.tasks.base import Task
 
 INTERRUPTED_EXIT_CODE = 130
-MAX_SEED = 2**32 - 1  # a generate call is seeded with seed + the index of its first problem
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,26 +96,38 @@ def build_parser() -> argparse.ArgumentParser:
     return finish_parser(parser)
 
 
+# The range of each numeric option (rlvr/ranges.py). --max-new-tokens against the model's context, --max-problems
+# against the problems the task can generate and --reward-threshold against the correctness reward's range are
+# checked once the model name and task are read (trainers/run_limits.py).
+OPTION_RANGES = {
+    **dict.fromkeys(("num_samples", "max_new_tokens", "batch_size", "max_problems", "num_shards"), POSITIVE_INT),
+    "shard_index": Range(low=0, integer=True),
+    "temperature": SAMPLING_TEMPERATURE,
+    "top_p": PROBABILITY_MASS,
+    # a generate call is seeded with seed + the index of its first problem
+    "seed": SEED,
+    "reward_threshold": FINITE,
+}
+
+
 def check_arguments(args: argparse.Namespace) -> None:
-    for flag, value in [
-        ("--num-samples", args.num_samples),
-        ("--max-new-tokens", args.max_new_tokens),
-        ("--batch-size", args.batch_size),
-        ("--max-problems", args.max_problems),
-        ("--num-shards", args.num_shards),
-    ]:
-        if value is not None and value < 1:
-            raise UserError(f"{flag} must be a positive integer, got {value}")
-    if not 0 <= args.shard_index < args.num_shards:
+    check_ranges(vars(args), OPTION_RANGES)
+    if not args.shard_index < args.num_shards:
         raise UserError(f"--shard-index must lie in 0..{args.num_shards - 1} for {args.num_shards} shards")
-    if not (math.isfinite(args.temperature) and args.temperature > 0):
-        raise UserError(f"--temperature must be above 0 for sampling, got {args.temperature}")
-    if not 0 < args.top_p <= 1:
-        raise UserError(f"--top-p must lie in (0, 1], got {args.top_p}")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise UserError(f"--seed must lie in 0..{MAX_SEED}, got {args.seed}")
-    if not math.isfinite(args.reward_threshold):
-        raise UserError(f"--reward-threshold must be a finite number, got {args.reward_threshold}")
+
+
+def check_limits(args: argparse.Namespace, task: Task, settings: SamplingSettings) -> None:
+    """The options whose range depends on the model or the task: tokens against the model's context, problems
+    against what a generated dataset holds, the threshold against the correctness reward's range."""
+    from rlvr.models.context import check_tokens_fit
+    from rlvr.tasks.base import check_problem_count
+    from rlvr.tasks.reward_ranges import check_threshold, declared_range
+
+    check_tokens_fit(args.checkpoint_path, args.max_new_tokens, "--max-new-tokens")
+    check_problem_count(task, settings.dataset, settings.split, args.dataset_path, args.max_problems, "--max-problems")
+    judge = task.correctness_reward
+    what = f"the correctness reward {judge}"
+    check_threshold(args.reward_threshold, declared_range(task.reward_functions[judge]), what)
 
 
 def settings_for(args: argparse.Namespace, task: Task) -> SamplingSettings:
@@ -238,6 +249,7 @@ def check_load_and_sample(args: argparse.Namespace) -> int:
     task = with_system_prompt(get_task(args.task), args.system_prompt)
     settings = settings_for(args, task)
     check_model_for_task(args.checkpoint_path, task.name, task.is_multimodal, "--checkpoint-path")
+    check_limits(args, task, settings)
     task.startup_check([task.correctness_reward])
 
     # Load data (images are checked here, before the model is loaded)

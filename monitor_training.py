@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import text_with_mark, write_atomically
+from rlvr.plot_labels import check_plot_labels
 from trainers.monitor_log import (
     global_step_of,
     recorded_mode,
@@ -105,10 +106,7 @@ def _monitor_one(checkpoint_dir: Path, output_dir: Path, overwrite: bool) -> int
 
 def _compare(checkpoints: Sequence[Path], labels: Sequence[str] | None, output_dir: Path, overwrite: bool) -> int:
     labels = list(labels) if labels else [run_folder_of(path).name for path in checkpoints]
-    if len(labels) != len(checkpoints):
-        raise UserError(f"--labels has {len(labels)} labels for {len(checkpoints)} --checkpoints folders")
-    if len(set(labels)) != len(labels):
-        raise UserError(f"labels must differ, got {labels}; name the runs with --labels")
+    check_plot_labels(labels, "--labels", "--checkpoints folders", checkpoints)
     runs: dict[str, list[dict[str, Any]]] = {}
     sections, described = [], []
     for label, path in zip(labels, checkpoints, strict=True):

@@ -15,13 +15,36 @@ leave-one-out loop is needed.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from rlvr.errors import UserError
+
 # Resampled counts are drawn this many cells (resamples x distinct values) at a time: memory stays near 32 MB
 # however ragged the data set.
 _CELLS_PER_BATCH = 4_000_000
+
+
+def bootstrap_bytes(n_resamples: int, statistics: int) -> int:
+    """Memory a bootstrap of ``statistics`` rows holds: 8 bytes per resample for each row's resampled means, and as
+    much again for the sorted copy and the comparisons of one row's interval."""
+    return 8 * n_resamples * (statistics + 2)
+
+
+def check_bootstrap_memory(n_resamples: int, statistics: int) -> None:
+    """Refuse --n-resamples whose resampled means would take more than half this machine's memory: numpy would
+    try to allocate them and fail with a traceback (or the machine would swap) instead of computing an interval."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if bootstrap_bytes(n_resamples, statistics) <= memory // 2:
+        return
+    largest = memory // 2 // bootstrap_bytes(1, statistics)
+    raise UserError(
+        f"--n-resamples {n_resamples} needs {bootstrap_bytes(n_resamples, statistics) / 2**30:,.1f} GiB for the "
+        f"bootstrap of {statistics} k values, more than half this machine's memory ({memory / 2**30:.1f} GiB); use "
+        f"at most {largest:,}"
+    )
 
 
 def resampled_means(

@@ -26,6 +26,7 @@ from evaluation.pass_at_k import (
     DEFAULT_K_VALUES,
     DEFAULT_N_RESAMPLES,
     DEFAULT_SEED,
+    INTERVAL_RANGES,
     add_interval_arguments,
     check_interval_settings,
 )
@@ -36,6 +37,10 @@ from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import claim_output, write_json_atomically
 from rlvr.output_names import shown
+from rlvr.ranges import POSITIVE_INT, check_ranges
+
+# The range of each numeric option of this command (rlvr/ranges.py)
+OPTION_RANGES = {"k_values": POSITIVE_INT, "min_seeds": POSITIVE_INT, **INTERVAL_RANGES}
 
 INTERVAL_METHOD = (
     "percentile interval of a paired bootstrap: problems resampled jointly for both methods, seeds within each "
@@ -53,7 +58,7 @@ def compare_methods(
     seed: int = DEFAULT_SEED,
 ) -> dict[str, Any]:
     """The differences document (docs/comparing.md) of every method against ``baseline`` at every k in ``ks``."""
-    check_interval_settings(confidence, n_resamples, seed)
+    check_interval_settings(confidence, n_resamples, seed, len(ks))
     by_label = {method.label: method for method in methods}
     if baseline not in by_label:
         raise UserError(f"--baseline {baseline!r} is not one of the labels {list(by_label)}")
@@ -135,9 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    check_interval_settings(args.confidence, args.n_resamples, args.seed)
-    if args.min_seeds < 1:
-        raise UserError(f"--min-seeds must be a positive integer, got {args.min_seeds}")
+    check_ranges(vars(args), OPTION_RANGES)
+    check_interval_settings(args.confidence, args.n_resamples, args.seed, len(args.k_values or DEFAULT_K_VALUES))
     paths: list[Path] = args.samples_paths
     labels = args.labels or [default_method_name(path) for path in paths]
     if len(labels) != len(paths):

@@ -15,6 +15,7 @@ from evaluation.figure_axes import new_figure, set_log2_k_axis
 from rlvr.errors import UserError
 from rlvr.files import read_json
 from rlvr.methods import assign_styles
+from rlvr.plot_labels import check_legend_label
 
 
 def load_differences(path: str | Path) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def load_differences(path: str | Path) -> dict[str, Any]:
     if not isinstance(document.get("baseline"), str) or not document["differences"]:
         raise UserError(f"{path}: a differences file needs a 'baseline' name and at least one comparison")
     for name, by_k in document["differences"].items():
+        check_legend_label(_label_of(name, document["baseline"]), f"{path}: differences[{name!r}]")
         if not isinstance(by_k, dict) or not by_k:
             raise UserError(f"{path}: differences[{name!r}] must map k to a difference")
         for k, entry in by_k.items():
@@ -45,7 +47,7 @@ def plot_differences(document: dict[str, Any], title: str | None = None) -> Figu
     """Each ``<method> - <baseline>`` over k (log2 axis), its interval as a shaded band; above 0 is better."""
     baseline = document["baseline"]
     comparisons = document["differences"]
-    labels = [name.removesuffix(f" - {baseline}") for name in comparisons]
+    labels = [_label_of(name, baseline) for name in comparisons]
     styles = assign_styles(labels)
     figure, ax = new_figure()
     all_ks: set[int] = set()
@@ -66,6 +68,11 @@ def plot_differences(document: dict[str, Any], title: str | None = None) -> Figu
     ax.set_title(title or f"Difference to {baseline} (bands: {confidence:.0%} paired intervals)")
     ax.legend(loc="best")
     return figure
+
+
+def _label_of(name: str, baseline: str) -> str:
+    """The legend's label of a comparison ``<method> - <baseline>``: the method."""
+    return name.removesuffix(f" - {baseline}")
 
 
 def _is_number(value: Any) -> bool:

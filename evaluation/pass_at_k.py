@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from evaluation.bootstrap import mean_intervals
+from evaluation.bootstrap import check_bootstrap_memory, mean_intervals
 from evaluation.counts_file import SampleCounts, counts_of, is_counts_path, load_counts
 from evaluation.results_file import DEFAULT_CONFIDENCE, default_method_name, load_results, method_name_of
 from evaluation.results_tables import format_comparison_table, format_results_table
@@ -28,6 +28,7 @@ from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.estimators import pass_at_k
 from rlvr.files import claim_output, read_json, write_json_atomically
+from rlvr.ranges import POSITIVE_INT, Range, check_ranges
 
 DEFAULT_K_VALUES: tuple[int, ...] = tuple(2**power for power in range(9))  # 1, 2, 4, ..., 256 as in the paper
 DEFAULT_N_RESAMPLES = 10_000
@@ -59,10 +60,10 @@ def compute_results(
     """
     source = samples_path or "<problems>"
     counts = problems if isinstance(problems, SampleCounts) else counts_of(problems, source)
-    check_interval_settings(confidence, n_resamples, seed)
     num_samples, num_correct = counts.num_samples, counts.num_correct
     _check_uniform_n(num_samples, allow_ragged, source)
     ks = _choose_k_values(k_values, num_samples, allow_ragged, source)
+    check_interval_settings(confidence, n_resamples, seed, len(ks))
 
     # Every group (all problems, then each breakdown group) is one job; the bar appears only past a few seconds.
     jobs: list[tuple[str, str, np.ndarray]] = [("", "", np.ones(len(counts), dtype=bool))]
@@ -102,13 +103,23 @@ def compute_results(
     }
 
 
-def check_interval_settings(confidence: float, n_resamples: int, seed: int) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise UserError(f"--confidence must lie strictly between 0 and 1, got {confidence}")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 2:
-        raise UserError(f"--n-resamples must be an integer of at least 2, got {n_resamples}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UserError(f"--seed must be a non-negative integer, got {seed}")
+INTERVAL_RANGES = {
+    "confidence": Range(low=0, high=1, low_open=True, high_open=True),
+    "n_resamples": Range(low=2, integer=True),
+    "seed": Range(low=0, integer=True),
+}
+
+
+# The range of each numeric option of this command (rlvr/ranges.py)
+OPTION_RANGES = {"k_values": POSITIVE_INT, **INTERVAL_RANGES}
+
+
+def check_interval_settings(
+    confidence: float, n_resamples: int, seed: int, statistics: int = len(DEFAULT_K_VALUES)
+) -> None:
+    """The bootstrap's settings in range, and its resampled means (``statistics`` k values) within memory."""
+    check_ranges({"confidence": confidence, "n_resamples": n_resamples, "seed": seed}, INTERVAL_RANGES)
+    check_bootstrap_memory(n_resamples, statistics)
 
 
 def _check_uniform_n(num_samples: np.ndarray, allow_ragged: bool, source: str) -> None:
@@ -248,7 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output_path is not None and len(args.output_path) != len(samples_paths):
         raise UserError(f"--output has {len(args.output_path)} paths for {len(samples_paths)} samples files")
     inputs = [*samples_paths, *([Path(args.baseline)] if args.baseline else [])]
-    check_interval_settings(args.confidence, args.n_resamples, args.seed)
+    check_ranges(vars(args), OPTION_RANGES)
+    check_interval_settings(args.confidence, args.n_resamples, args.seed, len(args.k_values or DEFAULT_K_VALUES))
     if args.baseline is not None and args.baseline not in names and not Path(args.baseline).is_file():
         raise UserError(f"--baseline {args.baseline!r} is neither a method name ({', '.join(names)}) nor a file")
     # The outputs are locked from their check to their rename: of two runs onto one output, the second is refused

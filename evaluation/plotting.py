@@ -30,6 +30,8 @@ from rlvr.cli import finish_parser
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import claim_output, figure_metadata, output_path, write_output
 from rlvr.methods import MethodStyle, assign_styles
+from rlvr.plot_labels import check_plot_labels
+from rlvr.ranges import POSITIVE_INT, check_ranges
 
 PLOT_KINDS = ("curves", "grid", "improvement", "bars")
 DEFAULT_BAR_K = (1, 16, 256)
@@ -236,12 +238,13 @@ def _check_labels(results: Sequence[dict[str, Any]], labels: Sequence[str]) -> N
         raise UserError("no results to plot")
     if len(labels) != len(results):
         raise UserError(f"{len(labels)} labels for {len(results)} results files; give one label per file")
-    if len(set(labels)) != len(labels):
-        raise UserError(f"labels must differ, got {list(labels)}; name the methods with --labels")
+    check_plot_labels(labels, "--labels", "results files")
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Command line
+
+OPTION_RANGES = {"bar_k": POSITIVE_INT}  # the range of each numeric option (rlvr/ranges.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    check_ranges(vars(args), OPTION_RANGES)
     if (args.results is None) == (args.differences is None):
         raise UserError("give --results (Pass@k figures) or --differences (the difference plot), one of the two")
     if args.differences is not None:
@@ -279,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _plot_results(args: argparse.Namespace) -> int:
     results = [load_results(path) for path in args.results]
     labels = args.labels or [method_name_of(one, path) for one, path in zip(results, args.results, strict=True)]
-    _check_labels(results, labels)
+    check_plot_labels(labels, "--labels", "results files", args.results)
     if args.kind == "curves":
         figure = plot_pass_at_k_curves(results, labels, args.title)
     elif args.kind == "grid":
@@ -287,8 +291,6 @@ def _plot_results(args: argparse.Namespace) -> int:
     elif args.kind == "improvement":
         figure = plot_improvement(results, labels, _baseline_label(args.baseline, args.results, labels), args.title)
     else:
-        if any(k < 1 for k in args.bar_k):
-            raise UserError(f"--bar-k values must be positive, got {args.bar_k}")
         figure = plot_bars(results, labels, args.bar_k, args.title)
         missing = [k for k in args.bar_k if all(str(k) not in one["pass_at_k"] for one in results)]
         if missing:

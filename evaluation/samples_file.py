@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from rlvr.errors import UserError
 from rlvr.files import read_json, write_atomically
+from rlvr.ranges import beyond_int64
 
 
 class RunSettings(Protocol):
@@ -115,6 +116,9 @@ def check_fields(problem: Any, where: str, required: Mapping[str, str]) -> None:
     for field, expected in _OPTIONAL_FIELDS.items():
         if problem.get(field) is not None and not isinstance(problem[field], str):
             raise UserError(f"{where}: '{field}' must be {expected}, got {_describe(problem[field])}")
+    for field in ("num_total", "num_correct"):
+        if beyond_int64(problem[field]) is not None:
+            raise UserError(f"{where}: '{field}' is {problem[field]}, an integer too large to hold (int64 at most)")
     num_total, num_correct = problem["num_total"], problem["num_correct"]
     if num_total < 1:
         raise UserError(f"{where}: num_total must be at least 1, got {num_total}")

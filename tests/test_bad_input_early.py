@@ -56,7 +56,7 @@ def cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("main.py", ["--vlm-name", "tiny-text", *out], "is a text-only model, but the chart task shows images"),
         ("main.py", ["--vlm-name", str(broken_model), *out], "not valid JSON"),
         ("main.py", ["--vlm-name", str(looping_adapter), *out], "leads back to"),
-        ("main.py", ["--seed", "-1", *out], "--seed must lie in 0..4294967295"),
+        ("main.py", ["--seed", "-1", *out], "--seed must be an integer in [0, 4294967295]"),
         ("main.py", ["--learning-rate", "-1", *out], "--learning-rate must be"),
         ("main.py", ["--config", str(bad_yaml), *out], "starts with '-', which would make it a flag"),
         (
@@ -70,7 +70,7 @@ def cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("generate_samples.py", ["--checkpoint-path", "tiny-text", *samples], "is a text-only model"),
         ("generate_samples.py", ["--checkpoint-path", str(broken_model), *samples], "not valid JSON"),
         ("generate_samples.py", ["--checkpoint-path", str(looping_adapter), *samples], "leads back to"),
-        ("generate_samples.py", ["--checkpoint-path", "tiny", "--seed", "-1", *samples], "--seed must lie in"),
+        ("generate_samples.py", ["--checkpoint-path", "tiny", "--seed", "-1", *samples], "--seed must be an integer"),
         (
             "generate_samples.py",
             ["--checkpoint-path", "tiny-text", "--task", "countdown", "--dataset-path", str(countdown_rows), *samples],

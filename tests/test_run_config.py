@@ -25,7 +25,7 @@ BAD_VALUES = [
     ("save_total_limit", "-1", "--save-total-limit must be a positive integer"),
     ("num_generations", "1", "--num-generations must be at least 2"),
     ("batch_size", "2.5", "invalid int value: '2.5'"),
-    ("temperature", "0", "--temperature must be a finite number above 0"),
+    ("temperature", "0", "--temperature must be a finite number of at least 0.0001"),
 ]
 
 
@@ -51,6 +51,11 @@ def test_yaml_and_command_line_values_are_checked_alike(key, text, message, tmp_
         ("- a\n- b\n", "must hold a mapping"),
         ("mode: [\n", "is not valid YAML"),
         ("reward_funcs: [[a]]\n", "must be a value or a list of values"),
+        # A key given twice (YAML alone keeps the last), at any depth, or one option under two spellings
+        ("seed: 1\nlearning_rate: 1e-5\nseed: 2\n", "the key 'seed' is given twice .lines 1 and 3.; keep one"),
+        ("generation_kwargs:\n  top_k: 3\n  top_k: 4\n", "the key 'top_k' is given twice .lines 2 and 3."),
+        ("learning_rate: 1e-5\nlearning-rate: 2e-5\n", "'learning_rate' and 'learning-rate' set the same option"),
+        ("num_epochs: 1\nnum_train_epochs: 2\n", "'num_epochs' and 'num_train_epochs' set the same option"),
     ],
 )
 def test_malformed_yaml_is_one_line_naming_the_file(yaml_text, message, tmp_path):

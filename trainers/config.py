@@ -8,14 +8,15 @@ that. run_config.json is this object written out (trainers/resume.py).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rlvr.errors import UserError
 from rlvr.methods import DECOMPOSED_MODES, RL_MODES
+from rlvr.ranges import check_ranges as check_option_ranges
 from rlvr.tasks import TASK_MODULES, get_task
+from trainers.option_ranges import OPTION_RANGES
 from trainers.trl_names import refuse_for_mode
 
 # ppo is accepted by the parser only to answer with PPO_MESSAGE: a choice error would not say what to use instead.
@@ -32,7 +33,6 @@ VLLM_MODES = ("colocate", "server")
 # --mode dpo: where a pair's chosen completion comes from (trainers/preference_pairs.py)
 CHOSEN_FROM_CHOICES = ("samples", "reference", "both")
 DTYPE_CHOICES = ("bfloat16", "float16", "float32", "auto")
-MAX_SEED = 2**32 - 1  # numpy's seeds, which transformers' set_seed passes the run's seed to
 
 
 @dataclass(frozen=True)
@@ -167,64 +167,10 @@ class RunConfig:
 
 
 def check_ranges(config: RunConfig) -> None:
-    """Type-independent range checks, one line naming the flag; CLI and YAML values meet the same checks."""
+    """Range checks, one line naming the flag; CLI and YAML values meet the same checks."""
     if config.mode == "ppo":
         raise UserError(PPO_MESSAGE)
-    at_least_one = {
-        "num_generations": config.num_generations,
-        "batch_size": config.batch_size,
-        "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "max_completion_length": config.max_completion_length,
-        "save_steps": config.save_steps,
-        "save_total_limit": config.save_total_limit,
-        "logging_steps": config.logging_steps,
-        "num_iterations": config.num_iterations,
-        "lora_rank": config.lora_rank,
-        "vllm_tensor_parallel_size": config.vllm_tensor_parallel_size,
-        "subset_size": config.subset_size,
-        "steps_per_generation": config.steps_per_generation,
-        "rollout_prompts": config.rollout_prompts,
-        "update_prompts": config.update_prompts,
-        "max_eval_samples": config.max_eval_samples,
-        "pairs_per_problem": config.pairs_per_problem,
-        "static_cache_tokens": config.static_cache_tokens,
-        "eval_steps": config.eval_steps,
-        "eval_num_samples": config.eval_num_samples,
-        "eval_subset_size": config.eval_subset_size,
-    }
-    for name, value in at_least_one.items():
-        if value is not None and value < 1:
-            raise UserError(f"{_flag(name)} must be a positive integer, got {value}")
-    finite_at_least_zero = {
-        "learning_rate": config.learning_rate,  # 0 is the control run of an experiment
-        "weight_decay": config.weight_decay,
-        "warmup": config.warmup,
-        "lambda_psr": config.lambda_psr,
-        "beta": config.beta,
-        "entropy_coef": config.entropy_coef,
-        "lora_dropout": config.lora_dropout,
-    }
-    for name, value in finite_at_least_zero.items():
-        if not math.isfinite(value) or value < 0:
-            raise UserError(f"{_flag(name)} must be a finite number of at least 0, got {value}")
-    positive = {"temperature": config.temperature, "epsilon": config.epsilon, "num_epochs": config.num_epochs}
-    for name, value in positive.items():
-        if not math.isfinite(value) or value <= 0:
-            raise UserError(f"{_flag(name)} must be a finite number above 0, got {value}")
-    if not math.isfinite(config.eval_temperature) or config.eval_temperature < 0:
-        raise UserError(f"--eval-temperature must be a finite number of at least 0, got {config.eval_temperature}")
-    if not 0 < config.eval_top_p <= 1:
-        raise UserError(f"--eval-top-p must lie in (0, 1], got {config.eval_top_p}")
-    if not math.isfinite(config.reward_threshold):
-        raise UserError(f"--reward-threshold must be a finite number, got {config.reward_threshold}")
-    if not 0 < config.vllm_gpu_memory_utilization <= 1:
-        raise UserError(f"--vllm-gpu-memory-utilization must be in (0, 1], got {config.vllm_gpu_memory_utilization}")
-    if config.lora_dropout >= 1:
-        raise UserError(f"--lora-dropout must be below 1, got {config.lora_dropout}")
-    if not 0 <= config.seed <= MAX_SEED:
-        raise UserError(f"--seed must lie in 0..{MAX_SEED} (numpy's seed range), got {config.seed}")
-    if config.max_steps == 0 or config.max_steps < -1:
-        raise UserError(f"--max-steps must be a positive integer, or -1 to train --num-epochs, got {config.max_steps}")
+    check_option_ranges(dataclasses.asdict(config), OPTION_RANGES)
     if config.is_rl and config.num_generations < 2:
         raise UserError("--num-generations must be at least 2 for RL modes (GRPO needs a group)")
     _check_dpo(config)

@@ -24,11 +24,15 @@ def yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> tuple[list[str]
     actions = {action.dest: action for action in parser._actions if action.option_strings}
     flags: list[str] = []
     others: dict[str, Any] = {}
+    key_of_dest: dict[str, Any] = {}
     for key, value in values.items():
         dest = str(key).lstrip("-").replace("-", "_")
         dest = FILE_ALIASES.get(dest, dest)
         if dest in ("config", "help"):
             raise UserError(f"config file {path}: unknown option {key!r}")
+        if dest in key_of_dest:
+            raise UserError(f"config file {path}: {key_of_dest[dest]!r} and {key!r} set the same option; keep one")
+        key_of_dest[dest] = key
         action = actions.get(dest)
         if action is None:
             others[str(key)] = value
@@ -44,13 +48,34 @@ def read_yaml_mapping(path: str) -> dict:
     if not config_path.is_file():
         raise UserError(f"config file {path} does not exist")
     try:
-        values = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        values = yaml.load(config_path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+    except DuplicateKey as duplicate:
+        raise UserError(f"config file {path}: {duplicate}") from None
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(f"config file {path} is not valid YAML: {first_line}") from None
     if not isinstance(values, dict):
         raise UserError(f"config file {path} must hold a mapping of option names to values")
     return values
+
+
+class DuplicateKey(Exception):
+    """A key given twice in one YAML mapping, which PyYAML would resolve silently by taking the last."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load's loader, refusing a mapping that gives a key twice instead of keeping the last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in first_line:
+                raise DuplicateKey(f"the key {key!r} is given twice (lines {first_line[key]} and {line}); keep one")
+            if isinstance(key, str | int | float | bool):
+                first_line[key] = line
+        return super().construct_mapping(node, deep)
 
 
 def _flags_for(action: argparse.Action, value: Any, where: str) -> list[str]:

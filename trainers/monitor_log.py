@@ -174,6 +174,23 @@ def nonfinite_steps(log_history: Sequence[Mapping[str, Any]], key: str) -> list[
     ]
 
 
+def non_numeric_values(log_history: Sequence[Mapping[str, Any]], key: str) -> list[tuple[float, Any]]:
+    """(step, value) of each entry that logged ``key`` as something other than a number (text, a list, null,
+    true/false): a logging bug that the plots and the table would otherwise show as "not logged"."""
+    return [
+        (float(step) if isinstance(step := entry.get("step", index), int | float) else float(index), entry[key])
+        for index, entry in enumerate(log_history)
+        if key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], int | float))
+    ]
+
+
+def describe_non_numeric(key: str, found: Sequence[tuple[float, Any]]) -> str:
+    """One line on a key logged as something other than a number, with its first such value."""
+    step, value = found[0]
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return f"'{key}' was logged, but not as a number at {len(found)} logged steps (first: {shown} at step {step:g})"
+
+
 def metric_names(log_history: Sequence[Mapping[str, Any]]) -> list[str]:
     """Every key with a number in some entry: the SUMMARY_ORDER ones first, then the rest alphabetically."""
     found = {
@@ -208,6 +225,10 @@ def summarize(log_history: Sequence[Mapping[str, Any]], *, title: str | None = N
         )
     else:
         lines.append(f"steps: unknown (log entries: {len(log_history)})")
+    for key in sorted({key for entry in log_history for key in entry} - NOT_METRICS):
+        found = non_numeric_values(log_history, key)
+        if found:
+            lines.append("WARNING: " + describe_non_numeric(key, found))
     names = metric_names(log_history)
     if not names:
         lines.append("no numeric metrics logged yet")

@@ -23,7 +23,9 @@ from rlvr.output_names import shown
 from trainers.monitor_log import (
     OBJECTIVE_PREFIX,
     REWARD_FUNCTION_MEAN,
+    describe_non_numeric,
     metric_series,
+    non_numeric_values,
     nonfinite_steps,
     objective_keys,
     reward_function_names,
@@ -232,7 +234,7 @@ def draw_plots(
     if not any(runs.values()):
         return {}, ["no plots: nothing was logged"]
     candidates: list[tuple[str, Figure | None, str]] = [
-        (plot.file_name, plot_metric(runs, plot), f"'{plot.key}' was not logged") for plot in SINGLE_PLOTS
+        (plot.file_name, plot_metric(runs, plot), _why_not_plotted(runs, plot.key)) for plot in SINGLE_PLOTS
     ]
     candidates.append(("rewards.png", plot_rewards(runs), "neither 'reward' nor 'rewards/<function>/mean' was logged"))
     candidates.append(
@@ -253,6 +255,15 @@ def draw_plots(
             figure.suptitle(heading)
         figures[prefix + file_name] = figure
     return figures, notes
+
+
+def _why_not_plotted(runs: Mapping[str, Sequence[Mapping[str, Any]]], key: str) -> str:
+    """Why a key has no plot: never logged, or logged only as something other than a number."""
+    for history in runs.values():
+        found = non_numeric_values(history, key)
+        if found:
+            return describe_non_numeric(key, found)
+    return f"'{key}' was not logged"
 
 
 def claim_monitor_folder(output_dir: Path) -> OutputLock:

@@ -299,14 +299,14 @@ def _image_storage(value: Any, search_dirs: Sequence[Path], where: str) -> dict 
 def _one_arrow_type(values: list) -> list:
     """``values`` as they are if Arrow can hold them in one column, else as text.
 
-    JSON answers are often numbers in some rows and words in others (PlotQA), and table cells mix numbers and
-    text: scalars become their text, which is how a label is compared anyway; nested values become JSON text,
-    which the chart adapters parse back.
+    JSON answers are often numbers in some rows and words in others (PlotQA), table cells mix numbers and
+    text, and a math answer may be an integer beyond int64: scalars become their text, which is how a label is
+    compared anyway; nested values become JSON text, which the chart adapters parse back.
     """
     try:
         pa.array(values)
         return values
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # OverflowError: an integer beyond int64
         pass
     if all(value is None or isinstance(value, (str, int, float, bool)) for value in values):
         return [None if value is None else str(value) for value in values]

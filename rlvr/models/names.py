@@ -26,6 +26,17 @@ TINY_READS_IMAGES = {
     TINY_VLLM_TEXT_NAME: False,
 }
 
+# The context (max_position_embeddings) of each tiny model, known without building it (rlvr/models/tiny.py builds
+# them with these).
+TINY_CONTEXT_TOKENS = {
+    TINY_VL_NAME: 4096,
+    TINY_TEXT_NAME: 4096,
+    TINY_ARITH_NAME: 64,
+    TINY_CARRY_NAME: 32,
+    TINY_VLLM_VL_NAME: 4096,
+    TINY_VLLM_TEXT_NAME: 4096,
+}
+
 MODEL_ALIASES = {
     # The original chart script's names.
     "qwen2-5-3b": "Qwen/Qwen2.5-VL-3B-Instruct",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from rlvr.models.names import TINY_ARITH_NAME, TINY_CARRY_NAME
+from rlvr.models.names import TINY_ARITH_NAME, TINY_CARRY_NAME, TINY_CONTEXT_TOKENS, TINY_VL_NAME
 
 # Qwen's own special tokens, in Qwen's order, so the ids keep their relative layout.
 QWEN_SPECIAL_TOKENS = [
@@ -80,7 +80,7 @@ TINY_DECODER = {
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,
-    "max_position_embeddings": 4096,
+    "max_position_embeddings": TINY_CONTEXT_TOKENS[TINY_VL_NAME],
 }
 TINY_VL_TEXT_CONFIG = {
     **TINY_DECODER,
@@ -323,7 +323,7 @@ TINY_ARITH_CONFIG = {
     "num_hidden_layers": 4,
     "num_attention_heads": 4,
     "num_key_value_heads": 4,
-    "max_position_embeddings": 64,
+    "max_position_embeddings": TINY_CONTEXT_TOKENS[TINY_ARITH_NAME],
     "tie_word_embeddings": True,
 }
 # ``tiny-carry``: the same tokenizer in a model eight times smaller (hidden 64, 2 layers, 0.13M parameters), so
@@ -333,7 +333,7 @@ TINY_CARRY_CONFIG = {
     "hidden_size": 64,
     "intermediate_size": 256,
     "num_hidden_layers": 2,
-    "max_position_embeddings": 32,
+    "max_position_embeddings": TINY_CONTEXT_TOKENS[TINY_CARRY_NAME],
 }
 CHAR_MODEL_CONFIGS = {TINY_ARITH_NAME: TINY_ARITH_CONFIG, TINY_CARRY_NAME: TINY_CARRY_CONFIG}
 

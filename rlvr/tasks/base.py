@@ -24,6 +24,15 @@ def _no_startup_check(reward_names: Sequence[str]) -> None:
     return None
 
 
+def _reads_rows(dataset: str, split: str) -> int | None:
+    return None
+
+
+# Rows a generator that repeats problems (or never runs out of them) gives at most: each row is made and held in
+# memory before the run starts.
+MAX_GENERATED_ROWS = 1_000_000
+
+
 @dataclass(frozen=True)
 class Task:
     """A task: rows in a fixed schema, a prompt per row, rewards over completions, and what counts as correct.
@@ -45,6 +54,9 @@ class Task:
         exact_match: ``(completion, row) -> bool``, the strict metric --mode eval reports beside the relaxed one.
         from_columns: ``(raw, columns, source) -> Dataset``, the user's rows (rlvr/data/user_columns.py) in the
             task's schema; None for a task that takes only its own datasets.
+        generated_rows: ``(dataset, split) -> int | None``, the most rows a generated dataset's split can give
+            (its distinct problems, or MAX_GENERATED_ROWS); None for a dataset read from files or the hub, where a
+            larger subset is all of its rows.
     """
 
     name: str
@@ -63,6 +75,7 @@ class Task:
     startup_check: Callable[[Sequence[str]], None] = field(default=_no_startup_check)
     exact_match: Callable[[str, dict], bool] | None = None
     from_columns: Callable[[Dataset, ColumnMap, str], Dataset] | None = None
+    generated_rows: Callable[[str, str], int | None] = field(default=_reads_rows)
 
     @property
     def default_prompt_style(self) -> str:
@@ -134,6 +147,19 @@ def _reward_for(task: Task, spec: str) -> tuple[str, RewardFunction]:
     if spec in task.reward_functions:
         return spec, task.reward_functions[spec]
     return load_user_reward(spec)
+
+
+def check_problem_count(task: Task, dataset: str, split: str, path: str | None, count: int | None, flag: str) -> None:
+    """Refuse ``flag`` asking a generated dataset for more problems than it holds, before any is generated (the
+    generator would otherwise search for ever, or fill the memory)."""
+    if count is None or path is not None:
+        return
+    most = task.generated_rows(dataset, split)
+    if most is not None and count > most:
+        raise UserError(
+            f"{flag} {count} is more than the {task.name} task's {dataset} {split} split can generate: "
+            f"{most:,} problems at most"
+        )
 
 
 def add_prompts(task: Task, dataset: Dataset, style: str) -> Dataset:

@@ -24,7 +24,7 @@ ROW_FEATURES = datasets.Features({"expression": datasets.Value("string"), "answe
 
 
 def arithmetic_accuracy_reward(completions: list, answer: list | None = None, **kwargs) -> list[float | None]:
-    """1.0 when the completion is exactly the answer's digits (surrounding whitespace aside), else 0.0.
+    """1.0 when the completion is exactly the answer's digits (surrounding whitespace aside), else 0.0. Range {0, 1}.
 
     Strict on purpose: the answer is the whole completion, so "1820", "182182" or "0182" are wrong.
 
@@ -69,6 +69,10 @@ def load_arithmetic_dataset(
     return datasets.Dataset.from_list(generate_problems(num_rows, seed, split, family=name), features=ROW_FEATURES)
 
 
+def _generated_rows(dataset: str, split: str) -> int | None:
+    return problems_in_split(dataset, split) if dataset in FAMILIES and split in SPLITS else None
+
+
 TASK = Task(
     name="arithmetic",
     is_multimodal=False,
@@ -83,4 +87,5 @@ TASK = Task(
     sft_completion=arithmetic_sft_completion,
     question_column="expression",
     answer_column="answer",
+    generated_rows=_generated_rows,
 )

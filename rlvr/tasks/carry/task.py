@@ -13,8 +13,8 @@ from pathlib import Path
 import datasets
 
 from rlvr.errors import UserError
-from rlvr.tasks.base import Task
-from rlvr.tasks.carry.problems import DATASETS, SPLITS, TAGS, answer_by, held_out_rows, training_rows
+from rlvr.tasks.base import MAX_GENERATED_ROWS, Task
+from rlvr.tasks.carry.problems import DATASETS, SPLITS, TAGS, answer_by, held_out_rows, problems_of, training_rows
 from rlvr.tasks.completions import completion_text
 
 # The share of supervised rows that show strategy Y (docs/objectives.md, "The toy"): 10%, the issue's 85-90% X.
@@ -41,7 +41,7 @@ def split_completion(completion: str) -> tuple[str | None, str]:
 
 
 def carry_accuracy_reward(completions: list, answer: list | None = None, **kwargs) -> list[float | None]:
-    """1.0 for a tag and then exactly the sum's digits, else 0.0.
+    """1.0 for a tag and then exactly the sum's digits, else 0.0. Range {0, 1}.
 
     >>> carry_accuracy_reward(["+52", "-52", "52", "-42", "+520", "+"], answer=[52] * 6)
     [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
@@ -82,6 +82,13 @@ def load_carry_dataset(
     return datasets.Dataset.from_list(rows, features=ROW_FEATURES)
 
 
+def _generated_rows(dataset: str, split: str) -> int | None:
+    """Train rows are drawn with replacement; the test split is each held-out problem once."""
+    if dataset not in DATASETS or split not in SPLITS:
+        return None
+    return MAX_GENERATED_ROWS if split == "train" else len(problems_of(dataset, split))
+
+
 TASK = Task(
     name="carry",
     is_multimodal=False,
@@ -96,4 +103,5 @@ TASK = Task(
     sft_completion=carry_sft_completion,
     question_column="expression",
     answer_column="answer",
+    generated_rows=_generated_rows,
 )

@@ -6,9 +6,15 @@ import json
 import re
 from collections.abc import Sequence
 
-from rlvr.tasks.base import Task
+from rlvr.errors import UserError
+from rlvr.tasks.base import MAX_GENERATED_ROWS, Task
 from rlvr.tasks.chart.answers import exact_match, extract_answer
-from rlvr.tasks.chart.datasets import CHART_DATASETS, chart_rows_from_columns, load_chart_dataset
+from rlvr.tasks.chart.datasets import (
+    CHART_DATASETS,
+    chart_rows_from_columns,
+    get_chart_dataset_spec,
+    load_chart_dataset,
+)
 from rlvr.tasks.chart.prompts import SYSTEM_PROMPTS, build_chart_prompt
 from rlvr.tasks.chart.rewards import REWARD_FUNCTIONS
 from rlvr.tasks.chart.similarity import ensure_similarity_model_available
@@ -41,6 +47,16 @@ def _check_chart_rewards(reward_names: Sequence[str]) -> None:
         ensure_similarity_model_available()
 
 
+def _generated_rows(dataset: str, split: str) -> int | None:
+    """The synthetic charts never run out (each row is drawn from its own seed), so they stop at
+    MAX_GENERATED_ROWS; the other datasets are read."""
+    try:
+        spec = get_chart_dataset_spec(dataset)
+    except UserError:
+        return None  # a dataset of the user's
+    return MAX_GENERATED_ROWS if spec.generate is not None else None
+
+
 TASK = Task(
     name="chart",
     is_multimodal=True,
@@ -56,4 +72,5 @@ TASK = Task(
     sft_completion=chart_sft_completion,
     startup_check=_check_chart_rewards,
     exact_match=lambda completion, row: exact_match(extract_answer(completion), row["label"]),
+    generated_rows=_generated_rows,
 )

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from itertools import combinations
+from math import comb
 
 from rlvr.errors import UserError
 
@@ -25,6 +26,8 @@ TARGET_RANGE = (1, 99)
 SPLITS = ("train", "test")
 TEST_SHARE = 5  # one problem in five belongs to the test split
 DEFAULT_SPLIT_SIZES = {"train": 2000, "test": 200}
+# Draws per row asked for before a split is taken to hold no more problems: the loop always ends.
+ATTEMPTS_PER_ROW = 1000
 # Above this many numbers the exhaustive search gets slow (six numbers: tens of millions of trees).
 MAX_SOLVER_NUMBERS = 5
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -104,7 +107,9 @@ def generate_countdown_problems(num_rows: int, seed: int, split: str) -> list[di
     rng = random.Random(f"countdown-{split}-{seed}")
     rows: list[dict] = []
     seen: set[tuple[tuple[int, ...], int]] = set()
-    while len(rows) < num_rows:
+    for _ in range(ATTEMPTS_PER_ROW * num_rows):
+        if len(rows) == num_rows:
+            return rows
         nums = [rng.randint(*NUMBER_RANGE) for _ in range(rng.choice(NUMBER_COUNTS))]
         tree = random_tree(rng, nums)
         value = node_value(tree)
@@ -116,7 +121,17 @@ def generate_countdown_problems(num_rows: int, seed: int, split: str) -> list[di
             continue
         seen.add(key)
         rows.append({"nums": nums, "target": target, "solution": render(tree)})
+    if len(rows) < num_rows:
+        raise UserError(f"synthetic: found only {len(rows)} distinct {split} problems; ask for fewer rows")
     return rows
+
+
+def most_problems() -> int:
+    """An upper bound of the distinct problems of both splits: every multiset of NUMBER_COUNTS numbers from
+    NUMBER_RANGE, times every target."""
+    values = NUMBER_RANGE[1] - NUMBER_RANGE[0] + 1
+    multisets = sum(comb(values + count - 1, count) for count in NUMBER_COUNTS)
+    return multisets * (TARGET_RANGE[1] - TARGET_RANGE[0] + 1)
 
 
 def solve(nums: Sequence[int], target: float) -> str | None:

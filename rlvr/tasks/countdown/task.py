@@ -23,10 +23,11 @@ import numpy as np
 
 from rlvr.data.local import load_local_dataset
 from rlvr.errors import UserError
+from rlvr.ranges import beyond_int64
 from rlvr.tasks.base import Task
 from rlvr.tasks.completions import completion_text
 from rlvr.tasks.countdown.expressions import evaluation_steps, is_correct_solution, last_answer
-from rlvr.tasks.countdown.generator import DEFAULT_SPLIT_SIZES, generate_countdown_problems, solve
+from rlvr.tasks.countdown.generator import DEFAULT_SPLIT_SIZES, generate_countdown_problems, most_problems, solve
 
 logger = logging.getLogger(__name__)
 
@@ -230,10 +231,16 @@ def _whole_numbers(values: object) -> list[int]:
         raise ValueError(f"expected a non-empty list of whole numbers, got {values!r:.80}")
     numbers = []
     for value in values:
+        if isinstance(value, str):
+            # load_local_dataset keeps a column holding an integer beyond int64 as text
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
         # JSON writers turn 7 into 7.0; a true fraction or a word is an error, not something to round.
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         if isinstance(value, bool) or not whole:
             raise ValueError(f"expected whole numbers, got {value!r:.40}")
+        if beyond_int64(int(value)) is not None:
+            raise ValueError(f"{int(value)} is too large to hold (int64 at most)")
         numbers.append(int(value))
     return numbers
 
@@ -252,4 +259,5 @@ TASK = Task(
     sft_completion=countdown_sft_completion,
     question_column="nums",
     answer_column="target",
+    generated_rows=lambda dataset, split: most_problems() if dataset == "synthetic" else None,
 )
