@@ -79,11 +79,11 @@ class Settings:
 
 
 def smoke_settings() -> Settings:
-    """Every stage with tiny numbers: one SFT seed, PSR, NSR and PSR's control, 4 rollouts, 16 samples."""
+    """Every stage with tiny numbers: one SFT seed, PSR, NSR, PSR's control and SR, 4 rollouts, 16 samples."""
     settings = Settings()
     return replace(
         settings,
-        arms=("psr", "nsr", "psr+shuffled"),
+        arms=("psr", "nsr", "psr+shuffled", "sr"),
         sft_seeds=(0,),
         learning_rates=("1e-3",),
         rollouts=4,

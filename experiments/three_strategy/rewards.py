@@ -9,7 +9,9 @@ from __future__ import annotations
 
 
 def every_sample_reward(completions: list, **columns) -> list[float | None]:
-    """1.0 for every completion. Range [1, 1].
+    """1.0 for every completion, so every sample counts as correct: the arm's point. It declares no range on
+    purpose (a range of [1, 1] would make main.py refuse any --reward-threshold as judging every sample alike), so
+    main.py prints a note instead.
 
     >>> every_sample_reward(["+52", "oops"])
     [1.0, 1.0]

@@ -13,9 +13,17 @@ from pathlib import Path
 import datasets
 
 from rlvr.errors import UserError
-from rlvr.tasks.base import Task
+from rlvr.tasks.base import MAX_GENERATED_ROWS, Task
 from rlvr.tasks.completions import completion_text
-from rlvr.tasks.strategies.problems import DATASETS, SPLITS, TAGS, answer_by, held_out_rows, training_rows
+from rlvr.tasks.strategies.problems import (
+    DATASETS,
+    SPLITS,
+    TAGS,
+    answer_by,
+    held_out_rows,
+    problems_of,
+    training_rows,
+)
 
 DEFAULT_TRAIN_ROWS = 20_000
 ROW_FEATURES = datasets.Features(
@@ -39,7 +47,7 @@ def split_completion(completion: str) -> tuple[str | None, str]:
 
 
 def strategies_accuracy_reward(completions: list, answer: list | None = None, **kwargs) -> list[float | None]:
-    """1.0 for a strategy tag and then exactly the sum's digits, else 0.0. Range [0, 1].
+    """1.0 for a strategy tag and then exactly the sum's digits, else 0.0. Range {0, 1}.
 
     >>> strategies_accuracy_reward(["+76", "*76", "-76", "76", "+86", "*"], answer=[76] * 6)
     [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
@@ -82,6 +90,13 @@ def load_strategies_dataset(
     return datasets.Dataset.from_list(rows, features=ROW_FEATURES)
 
 
+def _generated_rows(dataset: str, split: str) -> int | None:
+    """Train rows are drawn with replacement; the test split is each held-out problem once."""
+    if dataset not in DATASETS or split not in SPLITS:
+        return None
+    return MAX_GENERATED_ROWS if split == "train" else len(problems_of("test"))
+
+
 TASK = Task(
     name="strategies",
     is_multimodal=False,
@@ -96,4 +111,5 @@ TASK = Task(
     sft_completion=strategies_sft_completion,
     question_column="expression",
     answer_column="answer",
+    generated_rows=_generated_rows,
 )
