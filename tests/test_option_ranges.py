@@ -287,3 +287,18 @@ def test_special_values_outside_a_range_are_allowed_only_where_declared():
         check_value("--x", 4, Range(low=0, high=3, integer=True))
     with pytest.raises(UserError, match="--x must be a positive integer"):
         check_value("--x", True, Range(low=1, integer=True))  # a bool is no count
+
+
+def test_plain_sft_needs_no_room_for_completions_but_generating_modes_do():
+    """SFT of a 32-token model with the default --max-completion-length trains (it generates nothing); the same
+    model in an RL mode is refused."""
+    from rlvr.errors import UserError
+    from rlvr.tasks import get_task
+    from trainers.config_parser import parse_run_config
+    from trainers.run_limits import check_run_limits
+
+    task = get_task("strategies")
+    base = ["--model", "tiny-carry", "--task", "strategies", "--output-dir", "unused"]
+    check_run_limits(parse_run_config(["--mode", "sft", *base]), task)
+    with pytest.raises(UserError, match="--max-completion-length 768 does not fit"):
+        check_run_limits(parse_run_config(["--mode", "grpo", *base]), task)

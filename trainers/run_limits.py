@@ -12,8 +12,9 @@ from trainers.config import RunConfig
 
 def check_run_limits(config: RunConfig, task: Task) -> None:
     """Each option of ``config`` within what ``config.model`` and ``task`` allow; UserError naming it otherwise."""
-    check_tokens_fit(config.model, config.max_completion_length, "--max-completion-length")
-    check_tokens_fit(config.model, config.static_cache_tokens, "--static-cache-tokens")
+    if config.mode != "sft":  # SFT generates nothing, so needs no room for completions
+        check_tokens_fit(config.model, config.max_completion_length, "--max-completion-length")
+        check_tokens_fit(config.model, config.static_cache_tokens, "--static-cache-tokens")
     data = config.dataset_path
     check_problem_count(task, config.dataset_name, config.split, data, config.subset_size, "--subset-size")
     check_problem_count(task, config.dataset_name, config.split, data, config.max_eval_samples, "--max-eval-samples")
