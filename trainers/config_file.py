@@ -30,8 +30,7 @@ def yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> tuple[list[str]
             raise UserError(f"config file {path}: unknown option {key!r}")
         if action.dest in given:
             raise UserError(
-                f"config file {path}: {given[action.dest]!r} and {key!r} both set {action.option_strings[0]}; "
-                "keep one"
+                f"config file {path}: {given[action.dest]!r} and {key!r} both set {action.option_strings[0]}; keep one"
             )
         given[action.dest] = str(key)
         if negated and isinstance(value, bool):
