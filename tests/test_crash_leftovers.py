@@ -136,17 +136,15 @@ def test_files_main_py_writes_are_its_own_only_beside_its_mark(files, named, tmp
 
 
 def test_a_config_key_may_be_any_flag_name_of_an_option(tmp_path):
-    config = write(
-        tmp_path / "run.yaml",
-        "output: out\ntorch_dtype: float32\nno_lora: true\nvlm-name: tiny-text\nuse_peft: false\n",
-    )
-    with pytest.raises(UserError, match="'no_lora' and 'use_peft' both set --lora"):
-        parse_run_config(["--config", str(config)])
-    write(config, "output: out\ntorch_dtype: float32\nno_lora: true\nvlm-name: tiny-text\n")
+    keys = "output: out\ntorch_dtype: float32\nno_lora: true\nvlm-name: tiny-text\n"
+    config = write(tmp_path / "run.yaml", keys)
     parsed = parse_run_config(["--config", str(config)])
     assert (parsed.output_dir, parsed.dtype, parsed.lora, parsed.model) == ("out", "float32", False, "tiny-text")
     write(config, "no-lora: false\n")
     assert parse_run_config(["--config", str(config)]).lora is True
+    write(config, keys + "use_peft: false\n")
+    with pytest.raises(UserError, match="'no_lora' and 'use_peft' both set --lora"):
+        parse_run_config(["--config", str(config)])
 
 
 def test_two_keys_naming_one_option_are_refused_in_one_line(tmp_path, capsys):
