@@ -56,6 +56,14 @@ def fail_while_saving(monkeypatch, folder: Path, failure: BaseException) -> None
 
 
 @pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """An uninterrupted run."""
+    run = tmp_path_factory.mktemp("reference") / "run"
+    train_main.main([*RUN, "--output-dir", str(run)])
+    return run
+
+
+@pytest.fixture(scope="module")
 def crashed_start(tmp_path_factory) -> Path:
     """A run folder as main.py leaves it when killed while saving its first checkpoint."""
     run = tmp_path_factory.mktemp("crashed") / "run"
@@ -77,9 +85,8 @@ def test_a_kill_during_the_first_checkpoint_leaves_the_model_card_and_part_of_th
     [Killed(), OSError(errno.ENOSPC, "No space left on device")],
     ids=["killed", "full disk"],
 )
-def test_the_same_command_goes_on_after_a_crash_in_the_first_checkpoint(failure, tmp_path, monkeypatch):
-    run, reference = tmp_path / "run", tmp_path / "reference"
-    train_main.main([*RUN, "--output-dir", str(reference)])
+def test_the_same_command_goes_on_after_a_crash_in_the_first_checkpoint(failure, reference, tmp_path, monkeypatch):
+    run = tmp_path / "run"
     with monkeypatch.context() as patched:
         fail_while_saving(patched, run / "checkpoint-1", failure)
         # A full disk is a traceback or one line (exit 2); either way the run stops where the save failed.
