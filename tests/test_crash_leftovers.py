@@ -74,12 +74,14 @@ def crashed_start(tmp_path_factory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_first_checkpoint_leaves_the_model_card_and_part_of_the_checkpoint(crashed_start):
     names = {path.name for path in crashed_start.iterdir() if not path.name.startswith(".")}
     assert names == {"run_config.json", "README.md", "checkpoint-1"}
     assert not (crashed_start / "checkpoint-1" / "trainer_state.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "failure",
     [Killed(), OSError(errno.ENOSPC, "No space left on device")],
@@ -112,6 +114,7 @@ def checks_only(monkeypatch):
     monkeypatch.setattr(train_main, "run", stop)
 
 
+@pytest.mark.slow
 def test_the_leftovers_alone_are_accepted_but_not_beside_a_file_of_the_users(
     crashed_start, tmp_path, checks_only, capsys
 ):

@@ -1,7 +1,7 @@
 """The end of a training run is atomic (trainers/run_end.py).
 
-Specified here, on real main.py runs of the tiny text model (in this process; a kill is simulated by making the
-Trainer's save stop part way through, after it wrote part of the files):
+Specified here, on real main.py runs of the tiny text model (marked slow: each test trains; in this process, a kill
+simulated by making the Trainer's save stop part way through, after it wrote part of the files):
 - a run killed while its final model is written, or just after its last checkpoint, is finished by the same
   command without training a step more: its final weights are those of an uninterrupted run, whether the run ends
   at --max-steps or after --num-epochs, and the last step falls inside an epoch (where the Trainer, resumed, would
@@ -74,6 +74,7 @@ def uninterrupted(tmp_path_factory) -> dict[str, Path]:
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("end", "write_part"),
     [("--max-steps 4", True), ("--max-steps 4", False), ("--num-epochs 1.5", True)],
@@ -105,6 +106,7 @@ def test_a_run_killed_at_its_end_is_finished_by_the_same_command_without_another
     assert expected.keys() == got.keys() and all(torch.equal(expected[name], got[name]) for name in expected)
 
 
+@pytest.mark.slow
 def test_finished_json_comes_after_the_final_model_and_names_the_last_step(uninterrupted):
     run = uninterrupted("--max-steps 4")
     finished = run / "finished.json"
@@ -114,6 +116,7 @@ def test_finished_json_comes_after_the_final_model_and_names_the_last_step(unint
     assert all(path.stat().st_mtime_ns <= finished.stat().st_mtime_ns for path in written_before)
 
 
+@pytest.mark.slow
 def test_the_same_command_on_a_finished_run_stops_at_once_in_one_line(uninterrupted, monkeypatch, capsys):
     run = uninterrupted("--max-steps 4")
     before = {path: path.stat().st_mtime_ns for path in run.rglob("*")}
