@@ -117,7 +117,8 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
     from evaluation.preference_samples import draw_preference_samples
     from rlvr.models.registry import load_model, load_processor, resolve_model
     from trainers.builders import build_trainer
-    from trainers.resume import clear_finished, discard_previous_run, find_resume_checkpoint, mark_finished
+    from trainers.resume import clear_finished, discard_previous_run, find_resume_checkpoint
+    from trainers.run_end import save_final_model, train_to_the_end
     from trainers.run_record import write_run_record
     from trainers.setup import run_name_for, setup_reporting, use_short_console_log
 
@@ -168,14 +169,14 @@ def run(config: RunConfig, task: Task, geometry: BatchGeometry | None, named_che
         clear_finished(config.output_dir)
         if checkpoint:
             print(f"Resuming from {checkpoint} (use --no-resume to start over)", flush=True)
-    trainer.train(resume_from_checkpoint=checkpoint)
-
-    # Save the model (or LoRA adapter) and the processor where generate_samples.py and transformers load them;
-    # the finished marker comes last, so a run killed while saving is not taken for a finished one.
-    trainer.save_model(config.output_dir)
-    if trainer.accelerator.is_main_process:
-        processor.save_pretrained(config.output_dir)
-        mark_finished(config.output_dir, trainer.state.global_step)
+    if not train_to_the_end(trainer, checkpoint) and trainer.accelerator.is_main_process:
+        print(
+            f"{checkpoint} is at the run's last step, {trainer.state.global_step}: nothing to train; saving its model "
+            "as the final model",
+            flush=True,
+        )
+    # The final model, then finished.json (trainers/run_end.py)
+    save_final_model(trainer, processor, config.output_dir)
 
 
 if __name__ == "__main__":

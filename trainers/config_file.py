@@ -1,7 +1,7 @@
 """A ``--config FILE`` YAML mapping turned into main.py's command-line flags, so its values meet the very type,
-choice and range checks typed flags meet. Keys are our option names (dashes or underscores) or TRL's names for
-them (``model_name_or_path``, ``num_train_epochs``, ...); every other key is left for TRL's fields
-(trainers/trl_fields.py)."""
+choice and range checks typed flags meet. A key names one of our options as any of its flags does, with dashes or
+underscores (``output``, ``output-dir``, ``output_dir``; TRL's names such as ``model_name_or_path``; a switch's
+``no_lora: true``); every other key is left for TRL's fields (trainers/trl_fields.py)."""
 
 from __future__ import annotations
 
@@ -12,33 +12,45 @@ from typing import Any
 import yaml
 
 from rlvr.errors import UserError
-from trainers.trl_names import TRL_ALIASES
-
-# Other names of our options a file may use: the flag aliases that are no field name.
-FILE_ALIASES = {"vlm_name": "model", **{alias: dest for dest, aliases in TRL_ALIASES.items() for alias in aliases}}
 
 
 def yaml_as_flags(parser: argparse.ArgumentParser, path: str) -> tuple[list[str], dict[str, Any]]:
     """(flags of our options, {key: value} of the keys that are none of them) from the YAML file ``path``."""
     values = read_yaml_mapping(path)
-    actions = {action.dest: action for action in parser._actions if action.option_strings}
+    names = option_names(parser)
     flags: list[str] = []
     others: dict[str, Any] = {}
-    key_of_dest: dict[str, Any] = {}
+    given: dict[str, str] = {}  # option -> the key that set it
     for key, value in values.items():
-        dest = str(key).lstrip("-").replace("-", "_")
-        dest = FILE_ALIASES.get(dest, dest)
-        if dest in ("config", "help"):
-            raise UserError(f"config file {path}: unknown option {key!r}")
-        if dest in key_of_dest:
-            raise UserError(f"config file {path}: {key_of_dest[dest]!r} and {key!r} set the same option; keep one")
-        key_of_dest[dest] = key
-        action = actions.get(dest)
+        action, negated = names.get(str(key).lstrip("-").replace("-", "_"), (None, False))
         if action is None:
             others[str(key)] = value
-        else:
-            flags += _flags_for(action, value, f"config file {path}: {key}")
+            continue
+        if action.dest in ("config", "help"):
+            raise UserError(f"config file {path}: unknown option {key!r}")
+        if action.dest in given:
+            raise UserError(
+                f"config file {path}: {given[action.dest]!r} and {key!r} both set {action.option_strings[0]}; keep one"
+            )
+        given[action.dest] = str(key)
+        if negated and isinstance(value, bool):
+            value = not value  # no_lora: true is lora: false
+        flags += _flags_for(action, value, f"config file {path}: {key}")
     return flags, others
+
+
+def option_names(parser: argparse.ArgumentParser) -> dict[str, tuple[argparse.Action, bool]]:
+    """Each name a key may give an option, with underscores: its field name and the name of each of its flags
+    (TRL's names among them, trainers/trl_spelling.py), with True for a switch's ``no_`` name."""
+    names: dict[str, tuple[argparse.Action, bool]] = {}
+    for action in parser._actions:
+        if not action.option_strings:
+            continue
+        names[action.dest] = (action, False)
+        for flag in action.option_strings:
+            negated = isinstance(action, argparse.BooleanOptionalAction) and flag.startswith("--no-")
+            names.setdefault(flag.lstrip("-").replace("-", "_"), (action, negated))
+    return names
 
 
 def read_yaml_mapping(path: str) -> dict:

@@ -14,25 +14,24 @@ from rlvr.errors import UserError
 from rlvr.files import check_output_file, check_output_folder, output_path, read_json, write_json_atomically
 from trainers.completion_log import COMPLETIONS_FILE
 from trainers.config import RunConfig
-from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, read_run_record
+from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, is_run_record, read_run_record
 
 FINISHED_FILE = "finished.json"  # written after the final model is saved: {"global_step": N}
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 LOCK_FILE = ".main.lock"  # rlvr/locks.py: one main.py per output folder
-# What main.py writes directly in its folder (beside checkpoint-N): an input of that name would be replaced (README.md
-# is the model card TRL writes beside the final model; the lock file is removed as the run ends).
+# What main.py writes directly in its folder (beside checkpoint-N): an input of that name would be replaced.
+# README.md is TRL's model card, written into the folder as the first checkpoint is saved; the lock file is removed
+# as the run ends.
 RUN_FILE_PATTERNS = (
     RUN_CONFIG_FILE, FINISHED_FILE, "config.json", "generation_config.json", "*.safetensors", "*.bin", "adapter_*",
     "tokenizer*", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "*processor*",
     "chat_template*", "training_args.bin", "eval-*.json", "preference_samples.json", COMPLETIONS_FILE, "completions",
     "README.md", LOCK_FILE,
 )  # fmt: skip
-# What a start leaves before its first checkpoint: run_config.json, tensorboard's runs/, --mode dpo's drawn samples,
+# What a start may leave before it writes run_config.json: tensorboard's runs/, --mode dpo's drawn samples,
 # monitor_training.py's monitor/, and --log-completions' rollout sample and TRL's completions/ tables. A folder
 # holding only these blocks nothing.
-START_LEFTOVERS = (
-    RUN_CONFIG_FILE, "runs", "monitor", "preference_samples.json", COMPLETIONS_FILE, "completions"
-)  # fmt: skip
+START_LEFTOVERS = ("runs", "monitor", "preference_samples.json", COMPLETIONS_FILE, "completions")
 
 
 def newest_complete_checkpoint(output_dir: Path) -> Path | None:
@@ -107,7 +106,7 @@ def check_output_dir(config: RunConfig) -> None:
     checkpoint = newest_complete_checkpoint(output_dir)
     holds_run = checkpoint is not None or (output_dir / FINISHED_FILE).exists()
     if not holds_run:
-        foreign = [name for name in entries if name not in START_LEFTOVERS and not CHECKPOINT_NAME.match(name)]
+        foreign = _not_left_by_a_start(output_dir, entries)
         if foreign and not config.overwrite:
             shown = ", ".join(sorted(foreign)[:5]) + (", ..." if len(foreign) > 5 else "")
             raise UserError(
@@ -139,6 +138,18 @@ def check_output_dir(config: RunConfig) -> None:
 def eval_report_path(config: RunConfig) -> Path:
     """Where --mode eval writes its report (evaluation/accuracy_eval.py)."""
     return output_path(config.output_dir) / f"eval-{config.dataset_name}-{config.split}.json"
+
+
+def _not_left_by_a_start(output_dir: Path, entries: list[str]) -> list[str]:
+    """The ``entries`` of a folder without a complete run that no start of main.py left there.
+
+    A start writes run_config.json, its mark, before training; a folder carrying it may hold whatever main.py
+    writes (RUN_FILE_PATTERNS, checkpoint-N): a start killed, or failed on a full disk, while saving its first
+    checkpoint leaves the model card and part of the checkpoint. Without the mark only START_LEFTOVERS are main.py's,
+    so a folder of the user's files (a model folder, a README.md, a run_config.json of another tool) is refused.
+    """
+    marked = is_run_record(output_dir / RUN_CONFIG_FILE)
+    return [name for name in entries if name not in START_LEFTOVERS and not (marked and _written_by_main((name,)))]
 
 
 def _check_inputs_survive(config: RunConfig, output_dir: Path) -> None:

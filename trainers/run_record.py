@@ -9,13 +9,14 @@ or on one version of the data, when part of it was trained under another.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rlvr.errors import UserError
 from rlvr.files import read_json, write_json_atomically
-from trainers.config import DEFAULTS, RunConfig
+from trainers.config import DEFAULTS, MODES, RunConfig
 
 RUN_CONFIG_FILE = "run_config.json"
 DATA_HASH = "data_hash"  # the rows trained on, in each segment (rlvr/run_identity.py)
@@ -68,6 +69,16 @@ def read_run_record(output_dir: Path) -> dict[str, Any]:
     if not isinstance(recorded, dict):
         raise UserError(f"{path}: not a run configuration (expected a JSON object)")
     return recorded
+
+
+def is_run_record(path: Path) -> bool:
+    """Whether ``path`` is a run_config.json main.py wrote: a JSON object naming a mode and an output folder. Only
+    main.py writes it, whole (renamed into place), before a run writes anything else: the mark of a run's folder."""
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(recorded, dict) and recorded.get("mode") in MODES and "output_dir" in recorded
 
 
 def latest_settings(recorded: dict[str, Any]) -> dict[str, Any]:
