@@ -269,21 +269,21 @@ def _rows_to_dataset(
     search_dirs = _search_dirs(path.parent, image_search_dirs)
     column_names = list(dict.fromkeys(key for row in rows for key in row))
     columns = {name: [row.get(name) for row in rows] for name in column_names}
-    features: dict[str, datasets.Image] = {}
-    for name in column_names:
-        if name in image_columns:
-            columns[name] = [
-                _image_storage(value, search_dirs, locate(index)) for index, value in enumerate(columns[name])
-            ]
-            features[name] = datasets.Image()
-        else:
-            columns[name] = _one_arrow_type(columns[name])
-    try:
-        dataset = datasets.Dataset.from_dict(columns)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise UserError(f"{path}: a column mixes values that cannot share one type ({error})") from None
-    for name, feature in features.items():
-        dataset = dataset.cast_column(name, feature)
+    images = [name for name in column_names if name in image_columns]
+    for name in images:
+        columns[name] = [
+            _image_storage(value, search_dirs, locate(index)) for index, value in enumerate(columns[name])
+        ]
+    # JSON answers are often numbers in some rows and words in others (PlotQA), a label may be ["5"] in one row and
+    # 5 in the next, an integer may exceed Arrow's 64 bits. Such a column is typed datasets.Json: every row keeps
+    # the value the file holds, so a reader sees each row as it is and names the row that is wrong.
+    mixed = [name for name in column_names if name not in images and not _arrow_holds(columns[name])]
+    dataset = datasets.Dataset.from_dict({name: values for name, values in columns.items() if name not in mixed})
+    if mixed:
+        kinds = {name: datasets.Json() if name in mixed else dataset.features[name] for name in column_names}
+        dataset = datasets.Dataset.from_dict(columns, features=datasets.Features(kinds))
+    for name in images:
+        dataset = dataset.cast_column(name, datasets.Image())
     return dataset
 
 
@@ -296,21 +296,12 @@ def _image_storage(value: Any, search_dirs: Sequence[Path], where: str) -> dict 
     return {"bytes": None, "path": str(_dataset_image_path(value, search_dirs, where))}
 
 
-def _one_arrow_type(values: list) -> list:
-    """``values`` as they are if Arrow can hold them in one column, else as text.
-
-    JSON answers are often numbers in some rows and words in others (PlotQA), and table cells mix numbers and
-    text: scalars become their text, which is how a label is compared anyway; nested values become JSON text,
-    which the chart adapters parse back.
-    """
+def _arrow_holds(values: list) -> bool:
     try:
         pa.array(values)
-        return values
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    if all(value is None or isinstance(value, (str, int, float, bool)) for value in values):
-        return [None if value is None else str(value) for value in values]
-    return [None if value is None else json.dumps(value) for value in values]
+        return True
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return False
 
 
 def _resolve_image_column(
