@@ -231,7 +231,7 @@ def test_resolve_image_accepts_every_form(tmp_path):
 def test_resolve_image_errors_name_the_place(tmp_path):
     with pytest.raises(UserError, match=r"rows\.json row 4: image file 'no\.png' not found"):
         resolve_image("no.png", tmp_path, "rows.json row 4")
-    with pytest.raises(UserError, match=r"rows\.json row 5: cannot read the image"):
+    with pytest.raises(UserError, match=r"rows\.json row 5: image bytes: not a readable image"):
         resolve_image(b"not a picture", tmp_path, "rows.json row 5")
     with pytest.raises(UserError, match=r"rows\.json row 6: expected an image path"):
         resolve_image(None, tmp_path, "rows.json row 6")
