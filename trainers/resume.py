@@ -15,6 +15,7 @@ from rlvr.files import check_output_folder, output_path, read_json, write_json_a
 from trainers.completion_log import COMPLETIONS_FILE
 from trainers.config import RunConfig
 from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, read_run_record
+from trainers.trainer_state import check_trainer_state
 
 FINISHED_FILE = "finished.json"  # written after the final model is saved: {"global_step": N}
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
@@ -54,6 +55,7 @@ def _complete_checkpoints(output_dir: Path):
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             continue
         if isinstance(state, dict):
+            check_trainer_state(state, folder / "trainer_state.json", resuming=True)
             yield folder
 
 
