@@ -103,8 +103,9 @@ def adapter_base_name(adapter_path: Path) -> str:
 def check_model_for_task(name: str, task_name: str, task_reads_images: bool, flag: str) -> None:
     """Refuse, without torch, a name that is no model, a local model folder whose files are damaged or missing (and
     an adapter's local base folder), and a text-only model on a task whose prompts hold images."""
+    model_reads_images = reads_images(name)  # a config that is no JSON is named before files that are missing
     check_local_model_files(name)
-    if task_reads_images and reads_images(name) is False:
+    if task_reads_images and model_reads_images is False:
         raise UserError(
             f"{flag} {name} is a text-only model, but the {task_name} task shows images; use a vision-language "
             f"model ({TINY_VL_NAME}, qwen2-5-3b, ...)"
