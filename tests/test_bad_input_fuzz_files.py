@@ -10,6 +10,7 @@ before torch; seeded, so a failure reproduces.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import random
@@ -97,10 +98,14 @@ def test_fuzzed_pictures_in_a_parquet(tmp_path, capsys):
 def dataset_file(path: Path, rows: list[dict]) -> Path:
     if path.suffix == ".jsonl":
         return write(path, "".join(json.dumps(row) + "\n" for row in rows))
-    if path.suffix == ".csv":
-        names = list(rows[0])
-        lines = [",".join(names)] + [",".join(json.dumps(row[name]) for name in names) for row in rows]
-        return write(path, "\n".join(lines) + "\n")
+    if path.suffix == ".csv":  # a cell holds text as it is, anything else as its JSON
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(rows[0])
+        writer.writerows(
+            [cell if isinstance(cell, str) else json.dumps(cell) for cell in row.values()] for row in rows
+        )
+        return write(path, buffer.getvalue())
     columns = {name: [json.dumps(row[name]) for row in rows] for name in rows[0]}  # parquet cells: text
     pq.write_table(datasets.Dataset.from_dict(columns).data.table, path)
     return path
