@@ -1,15 +1,17 @@
 """Fuzzing the content of every file input (test_bad_input_fuzz.py fuzzes whole files): dataset pictures (random
 bytes, cut-short or damaged PNGs, extreme shapes), dataset cells (jsonl, csv and parquet rows with a random value in
-one cell), model folders (a truncated weights file, a missing file, random bytes in a config), trainer_state.json
-fields and counts-file lines. Each input either is accepted or gives one line ``error: ...`` naming it and exit
-code 2: never a traceback, never a partial output file.
+one cell), model folders (a truncated weights file, a missing file, random bytes or other JSON in a file),
+trainer_state.json fields and counts-file lines. Each input either is accepted or gives one line ``error: ...``
+naming it and exit code 2: never a traceback, never a partial output file.
 
 An accepted dataset or model meets a stand-in for the model loader that refuses in one line, so every case ends
-before torch; seeded, so a failure reproduces.
+before torch; an accepted model folder is then given to the real loader, which must load it or raise UserError.
+Seeded, so a failure reproduces.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -22,6 +24,7 @@ from typing import Any
 import datasets
 import pyarrow.parquet as pq
 import pytest
+import torch
 from bad_input import write
 from PIL import Image
 
@@ -29,6 +32,7 @@ import generate_samples
 import monitor_training
 from evaluation import pass_at_k
 from rlvr.errors import UserError
+from rlvr.models.checkpoints import load_checkpoint as real_load_checkpoint
 from rlvr.models.registry import resolve_model
 from trainers import monitor_log
 
@@ -135,18 +139,20 @@ def test_fuzzed_dataset_cells(task, suffix, tmp_path, capsys):
 def damaged_model(folder: Path, rng: random.Random) -> None:
     files = sorted(path for path in folder.iterdir() if path.is_file())
     victim = rng.choice(files)
-    kind = rng.choice(["cut", "missing", "random"])
+    kind = rng.choice(["cut", "missing", "random", "other JSON"])
     if kind == "cut":
         victim.write_bytes(victim.read_bytes()[: rng.randrange(0, victim.stat().st_size)])
     elif kind == "missing":
         victim.unlink()
-    else:
+    elif kind == "random":
         victim.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(0, 200))))
+    else:
+        victim.write_text(rng.choice(["{}", "[]", '{"model": 5}', "x", '{"added_tokens": {}}', "null"]))
 
 
 def test_fuzzed_model_folders(tmp_path, capsys):
     rng = random.Random("model folders")
-    for number in range(CASES):
+    for number in range(CASES * 3):
         folder = tmp_path / f"model{number}"
         shutil.copytree(resolve_model("tiny-text").source, folder)
         damaged_model(folder, rng)
@@ -154,6 +160,10 @@ def test_fuzzed_model_folders(tmp_path, capsys):
         argv = ["--checkpoint-path", str(folder), "--task", "countdown", "--output", str(output)]
         line = outcome(generate_samples.main, argv, capsys, output)
         assert ACCEPTED in line or str(folder) in line, line
+        if ACCEPTED in line:  # past the checks without torch: the real loader loads it or refuses it in one line
+            with contextlib.suppress(UserError):
+                real_load_checkpoint(str(folder), torch.device("cpu"))
+            capsys.readouterr()  # the loader's progress bars
 
 
 TRAINER_STATE = {

@@ -119,5 +119,8 @@ def _first_line(error: Exception) -> str:
 def _load_or_explain(loader, model: ResolvedModel, what: str):
     try:
         return loader(model)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the {what} from {model.source}: {error}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        # transformers reads a damaged settings file without checking it: a key or a type is what it meets first.
+        raise UserError(
+            f"cannot load the {what} from {model.source}: {type(error).__name__}: {_first_line(error)}"
+        ) from None

@@ -18,13 +18,28 @@ from rlvr.files import read_json
 SAFETENSORS_INDEX_SUFFIX = ".safetensors.index.json"
 MAX_HEADER_BYTES = 100_000_000  # the safetensors format's own limit on its JSON header
 # Any one of these holds a vocabulary (a fast tokenizer's file, a sentencepiece model, a BPE vocabulary with merges).
+# The settings files transformers reads as JSON objects, with the keys it reads without checking.
+JSON_OBJECT_FILES: dict[str, dict[str, type]] = {
+    "config.json": {},
+    "generation_config.json": {},
+    "tokenizer.json": {"model": dict, "added_tokens": list},
+    "tokenizer_config.json": {},
+    "special_tokens_map.json": {},
+    "preprocessor_config.json": {},
+    "processor_config.json": {},
+    "adapter_config.json": {},
+}
 VOCABULARY_FILES = (("tokenizer.json",), ("tokenizer.model",), ("vocab.json", "merges.txt"))
 
 
 def check_model_folder(folder: Path) -> None:
-    """A full model folder (config.json) or a LoRA adapter folder: its weights complete, and its vocabulary present
-    where it holds a tokenizer (a full model always does; an adapter folder may leave it to its base)."""
+    """A full model folder (config.json) or a LoRA adapter folder: its weights complete, its JSON settings files
+    objects, and its vocabulary present where it holds a tokenizer (a full model always does; an adapter folder may
+    leave it to its base)."""
     check_weight_files(folder)
+    for name, required in JSON_OBJECT_FILES.items():
+        if (folder / name).is_file():
+            _check_json_object(folder / name, required)
     is_adapter = (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file()
     if is_adapter and not (folder / "tokenizer_config.json").is_file():
         return
@@ -67,6 +82,17 @@ def check_safetensors(path: Path) -> None:
             f"{path}: truncated or damaged weights file: it holds {size} bytes, its header describes {expected}; "
             "copy it again"
         )
+
+
+def _check_json_object(path: Path, required: dict[str, type]) -> None:
+    document = read_json(path, "model settings file")
+    if not isinstance(document, dict):
+        raise UserError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    for key, kind in required.items():
+        if not isinstance(document.get(key), kind):
+            raise UserError(
+                f"{path}: '{key}' must be a JSON {kind.__name__.replace('dict', 'object')}; copy the file again"
+            )
 
 
 def _entries(header: object) -> list[tuple[str, dict]]:
