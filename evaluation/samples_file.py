@@ -30,6 +30,7 @@ class RunSettings(Protocol):
 BREAKDOWN_FIELDS = ("dataset", "question_type")
 
 _INTEGER = "an integer"
+MAX_COUNT = 2**63 - 1  # counts are held as int64 arrays (evaluation/counts_file.py)
 _REQUIRED_FIELDS: dict[str, str] = {
     "problem_id": "a string or an integer",
     "question": "a string",
@@ -122,6 +123,8 @@ def check_fields(problem: Any, where: str, required: Mapping[str, str]) -> None:
     num_total, num_correct = problem["num_total"], problem["num_correct"]
     if num_total < 1:
         raise UserError(f"{where}: num_total must be at least 1, got {num_total}")
+    if num_total > MAX_COUNT:
+        raise UserError(f"{where}: num_total must fit in 64 bits (at most {MAX_COUNT}), got {num_total:.3g}")
     if not 0 <= num_correct <= num_total:
         raise UserError(f"{where}: num_correct must lie between 0 and num_total ({num_total}), got {num_correct}")
 

@@ -163,4 +163,4 @@ def test_a_15000_pixel_square_image_in_a_dataset_is_refused_in_one_line(tmp_path
         "--checkpoint-path", "tiny", "--dataset-name", "evochart", "--dataset-path", str(rows),
         "--output", str(tmp_path / "samples.json"),
     ]  # fmt: skip
-    assert_refused(generate_samples.main, argv, "is too large to be read as an image", capsys)
+    assert_refused(generate_samples.main, argv, "too large to be read as an image", capsys)

@@ -73,10 +73,16 @@ def test_image_search_dirs_find_pictures_in_a_sub_folder(tmp_path):
     assert pixel(dataset[0]["imgname"]) == GREEN
 
 
-def test_json_numbers_and_words_in_one_column_become_text(tmp_path, picture_rows):
+def test_a_column_mixing_kinds_of_value_keeps_each_rows_value(tmp_path, picture_rows):
+    """Numbers beside words, a list beside a number, an integer beyond 64 bits: each row reads back as the file
+    holds it (not as text), so a reader can name the row that is wrong."""
     picture_rows[0]["answer"], picture_rows[1]["answer"] = 12.5, "Yes"
+    picture_rows[0]["label"], picture_rows[1]["label"] = ["5"], 5
+    picture_rows[0]["n"], picture_rows[1]["n"] = 1, 2**70
     (tmp_path / "data.json").write_text(json.dumps(picture_rows))
-    assert load_local_dataset(tmp_path / "data.json")["answer"] == ["12.5", "Yes"]
+    dataset = load_local_dataset(tmp_path / "data.json")
+    assert list(dataset["answer"]) == [12.5, "Yes"] and list(dataset["label"]) == [["5"], 5]
+    assert [int(value) for value in dataset["n"]] == [1, 2**70]
 
 
 def test_parquet_with_relative_path_strings(tmp_path, picture_rows):
@@ -225,7 +231,7 @@ def test_resolve_image_accepts_every_form(tmp_path):
 def test_resolve_image_errors_name_the_place(tmp_path):
     with pytest.raises(UserError, match=r"rows\.json row 4: image file 'no\.png' not found"):
         resolve_image("no.png", tmp_path, "rows.json row 4")
-    with pytest.raises(UserError, match=r"rows\.json row 5: cannot read the image"):
+    with pytest.raises(UserError, match=r"rows\.json row 5: image bytes: not a readable image"):
         resolve_image(b"not a picture", tmp_path, "rows.json row 5")
     with pytest.raises(UserError, match=r"rows\.json row 6: expected an image path"):
         resolve_image(None, tmp_path, "rows.json row 6")

@@ -18,6 +18,7 @@ import numpy as np
 
 from rlvr.errors import UserError
 from trainers.run_health import never_learned_warnings
+from trainers.trainer_state import check_trainer_state
 
 TRAINER_STATE = "trainer_state.json"
 RUN_CONFIG = "run_config.json"  # optional, next to the checkpoints: {"mode": "nsr", ...}; the summary shows the mode
@@ -96,11 +97,7 @@ def read_trainer_state(path: Path, retry_delay_s: float = RETRY_DELAY_S) -> dict
                     "if the run is saving a checkpoint right now, try again in a moment"
                 ) from None
             time.sleep(retry_delay_s)
-    if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
-        raise UserError(f"{path}: not a trainer state (no 'log_history' list)")
-    if not all(isinstance(entry, dict) for entry in state["log_history"]):
-        raise UserError(f"{path}: every 'log_history' entry must be an object")
-    return state
+    return check_trainer_state(state, path)
 
 
 def load_log_history(path: str | Path) -> list[dict[str, Any]]:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from rlvr.errors import UserError
 from rlvr.files import check_output_file, check_output_folder, output_path, read_json, write_json_atomically
+from rlvr.models.model_files import check_weight_files
 from trainers.completion_log import COMPLETIONS_FILE
 from trainers.config import RunConfig
 from trainers.run_record import RUN_CONFIG_FILE, differences_from_recorded, is_run_record, read_run_record
+from trainers.trainer_state import check_trainer_state
 
 FINISHED_FILE = "finished.json"  # written after the final model is saved: {"global_step": N}
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
@@ -55,6 +57,7 @@ def _complete_checkpoints(output_dir: Path):
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             continue
         if isinstance(state, dict):
+            check_trainer_state(state, folder / "trainer_state.json", resuming=True)
             yield folder
 
 
@@ -78,6 +81,7 @@ def check_named_checkpoint(config: RunConfig) -> str | None:
         raise UserError(f"{flag}: not a checkpoint-N folder of a run")
     if named.resolve() not in {path.resolve() for path in _complete_checkpoints(named.parent)}:
         raise UserError(f"{flag}: incomplete (no readable trainer_state.json); name an earlier checkpoint")
+    check_weight_files(named)
     if not (named.parent / RUN_CONFIG_FILE).exists():
         raise UserError(f"{flag}: its run folder has no {RUN_CONFIG_FILE}, so it cannot be checked to be this run")
     differing = differences_from_recorded(config, read_run_record(named.parent))
@@ -133,6 +137,8 @@ def check_output_dir(config: RunConfig) -> None:
             f"{output_dir} holds another run ({', '.join(differing)}); resume it with its settings, use another "
             "--output-dir, or --no-resume --overwrite to discard it"
         )
+    if checkpoint is not None:
+        check_weight_files(checkpoint)  # the checkpoint this run resumes from
 
 
 def eval_report_path(config: RunConfig) -> Path:

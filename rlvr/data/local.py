@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets.table import InMemoryTable
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 
+from rlvr.data.images import check_picture
 from rlvr.errors import UserError
 
 LOCAL_FILE_SUFFIXES = (".json", ".jsonl", ".parquet", ".csv")
@@ -102,9 +102,8 @@ def resolve_image(value: Any, base_dir: str | Path, where: str) -> PILImage.Imag
     if isinstance(value, dict) and value.get("bytes") is not None:
         value = value["bytes"]
     if isinstance(value, (bytes, bytearray)):
-        return _open_image(io.BytesIO(value), where)
-    path = resolve_image_path(value, [Path(base_dir)], where)
-    return _open_image(path, where)
+        return _open_image(bytes(value), where)
+    return _open_image(resolve_image_path(value, [Path(base_dir)], where), where)
 
 
 def resolve_image_path(value: Any, search_dirs: Sequence[Path], where: str) -> Path:
@@ -123,32 +122,20 @@ def resolve_image_path(value: Any, search_dirs: Sequence[Path], where: str) -> P
 
 
 def _dataset_image_path(value: Any, search_dirs: Sequence[Path], where: str) -> Path:
-    """The image file a dataset row names, checked now rather than mid-run: inside the dataset's folder (unless
-    allowed) and really an image."""
+    """The image file a dataset row names: it must lie inside the dataset's folder (unless allowed)."""
     path = resolve_image_path(value, search_dirs, where)
     if not _outside_images_allowed and not any(path.is_relative_to(root.resolve()) for root in search_dirs):
         raise UserError(
             f"{where}: image {str(value)!r} lies outside the dataset folder {search_dirs[0]}; "
             "pass --allow-outside-images if that is intended"
         )
-    try:
-        with PILImage.open(path) as image:
-            image.verify()  # reads the header and structure, not every pixel: cheap enough for every row
-    except PILImage.DecompressionBombError as error:
-        raise UserError(f"{where}: {path} is too large to be read as an image ({error})") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UserError(f"{where}: {path} is not a readable image ({error})") from None
     return path
 
 
-def _open_image(source: Path | io.BytesIO, where: str) -> PILImage.Image:
-    try:
-        with PILImage.open(source) as image:
-            return image.convert("RGB")
-    except PILImage.DecompressionBombError as error:
-        raise UserError(f"{where}: the image is too large to be read ({error})") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UserError(f"{where}: cannot read the image ({error})") from None
+def _open_image(source: Path | bytes, where: str) -> PILImage.Image:
+    readable = check_picture(source, where) or source  # refuses what cannot be read; 16-bit comes back as 8-bit
+    with PILImage.open(io.BytesIO(readable) if isinstance(readable, bytes) else readable) as image:
+        return image.convert("RGB")
 
 
 def _search_dirs(base_dir: Path, image_search_dirs: Sequence[str]) -> list[Path]:
@@ -269,73 +256,78 @@ def _rows_to_dataset(
     search_dirs = _search_dirs(path.parent, image_search_dirs)
     column_names = list(dict.fromkeys(key for row in rows for key in row))
     columns = {name: [row.get(name) for row in rows] for name in column_names}
-    features: dict[str, datasets.Image] = {}
-    for name in column_names:
-        if name in image_columns:
-            columns[name] = [
-                _image_storage(value, search_dirs, locate(index)) for index, value in enumerate(columns[name])
-            ]
-            features[name] = datasets.Image()
-        else:
-            columns[name] = _one_arrow_type(columns[name])
-    try:
-        dataset = datasets.Dataset.from_dict(columns)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise UserError(f"{path}: a column mixes values that cannot share one type ({error})") from None
-    for name, feature in features.items():
-        dataset = dataset.cast_column(name, feature)
+    images = [name for name in column_names if name in image_columns]
+    for name in images:
+        columns[name] = [
+            _image_storage(value, search_dirs, locate(index)) for index, value in enumerate(columns[name])
+        ]
+    # JSON answers are often numbers in some rows and words in others (PlotQA), a label may be ["5"] in one row and
+    # 5 in the next, an integer may exceed Arrow's 64 bits. Such a column is typed datasets.Json: every row keeps
+    # the value the file holds, so a reader sees each row as it is and names the row that is wrong.
+    mixed = [name for name in column_names if name not in images and not _arrow_holds(columns[name])]
+    dataset = datasets.Dataset.from_dict({name: values for name, values in columns.items() if name not in mixed})
+    if mixed:
+        kinds = {name: datasets.Json() if name in mixed else dataset.features[name] for name in column_names}
+        dataset = datasets.Dataset.from_dict(columns, features=datasets.Features(kinds))
+    for name in images:
+        dataset = dataset.cast_column(name, datasets.Image())
     return dataset
 
 
 def _image_storage(value: Any, search_dirs: Sequence[Path], where: str) -> dict | None:
-    """The ``{"bytes", "path"}`` form that ``datasets.Image`` stores, with a path made absolute and checked."""
+    """The ``{"bytes", "path"}`` form that ``datasets.Image`` stores, the picture checked (``check_picture``), a
+    path made absolute and a 16-bit picture's bytes replaced by their 8-bit copy."""
     if value is None:
         return None
     if isinstance(value, dict) and value.get("bytes") is not None:
-        return {"bytes": value["bytes"], "path": value.get("path")}
-    return {"bytes": None, "path": str(_dataset_image_path(value, search_dirs, where))}
+        if not isinstance(value["bytes"], bytes):
+            raise UserError(f"{where}: expected image bytes, got {value['bytes']!r:.80}")
+        return {"bytes": check_picture(value["bytes"], where) or value["bytes"], "path": value.get("path")}
+    path = _dataset_image_path(value, search_dirs, where)
+    return {"bytes": check_picture(path, where), "path": str(path)}
 
 
-def _one_arrow_type(values: list) -> list:
-    """``values`` as they are if Arrow can hold them in one column, else as text.
-
-    JSON answers are often numbers in some rows and words in others (PlotQA), table cells mix numbers and
-    text, and a math answer may be an integer beyond int64: scalars become their text, which is how a label is
-    compared anyway; nested values become JSON text, which the chart adapters parse back.
-    """
+def _arrow_holds(values: list) -> bool:
     try:
         pa.array(values)
-        return values
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # OverflowError: an integer beyond int64
-        pass
-    if all(value is None or isinstance(value, (str, int, float, bool)) for value in values):
-        return [None if value is None else str(value) for value in values]
-    return [None if value is None else json.dumps(value) for value in values]
+        return True
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return False
 
 
 def _resolve_image_column(
     dataset: datasets.Dataset, column: str, search_dirs: Sequence[Path], locate: RowLocator
 ) -> datasets.Dataset:
+    """The column as ``datasets.Image`` storage, each row's picture checked as ``_image_storage`` does."""
     storage = dataset.data.column(column).combine_chunks()
     if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
-        paths, has_bytes = storage.to_pylist(), [False] * len(storage)
-    elif pa.types.is_struct(storage.type) and storage.type.get_field_index("path") >= 0:
-        paths = storage.field("path").to_pylist()
-        has_bytes = storage.field("bytes").is_valid().to_pylist()
+        paths, blobs = storage.to_pylist(), pa.nulls(len(storage), pa.binary())
+    elif pa.types.is_struct(storage.type) and {"bytes", "path"} <= {field.name for field in storage.type}:
+        paths, blobs = storage.field("path").to_pylist(), storage.field("bytes")
+    elif pa.types.is_binary(storage.type) or pa.types.is_large_binary(storage.type):
+        paths, blobs = [None] * len(storage), storage  # raw encoded bytes, as ChartQAPro stores its pictures
     else:
-        # Raw encoded bytes (ChartQAPro stores its pictures this way): nothing to resolve.
-        return dataset.cast_column(column, datasets.Image())
-    absolute_paths = [
-        path if path is None or bytes_present else str(_dataset_image_path(path, search_dirs, locate(index)))
-        for index, (path, bytes_present) in enumerate(zip(paths, has_bytes, strict=True))
-    ]
-    if absolute_paths == paths:
-        return dataset.cast_column(column, datasets.Image())
-    byte_values = storage.field("bytes") if pa.types.is_struct(storage.type) else pa.nulls(len(storage), pa.binary())
-    path_values = pa.array(absolute_paths, pa.string())
+        raise UserError(f"{locate(0)}: column {column!r} holds {storage.type}, not pictures (paths or image bytes)")
     is_null = storage.is_null().to_pylist()
+    checked_paths, replaced = list(paths), {}
+    for index in (index for index, null in enumerate(is_null) if not null):
+        blob = blobs[index].as_py()  # one row's bytes at a time: a saved dataset's pictures stay memory-mapped
+        if blob is None:
+            path = _dataset_image_path(paths[index], search_dirs, locate(index))
+            checked_paths[index], source = str(path), path
+        else:
+            source = blob
+        eight_bit = check_picture(source, locate(index))
+        if eight_bit is not None:
+            replaced[index] = eight_bit
+    if checked_paths == paths and not replaced:
+        return dataset.cast_column(column, datasets.Image())
+    if replaced:
+        blobs = pa.array([replaced.get(index, blobs[index].as_py()) for index in range(len(blobs))], pa.binary())
     values = pa.StructArray.from_arrays(
-        [byte_values, path_values], names=["bytes", "path"], mask=pa.array(is_null, pa.bool_())
+        [blobs.cast(pa.binary()), pa.array(checked_paths, pa.string())],
+        names=["bytes", "path"],
+        mask=pa.array(is_null, pa.bool_()),
     )
     # Replaced in the Arrow table itself: the other columns keep their (memory-mapped) buffers.
     table = dataset.data.table

@@ -44,7 +44,7 @@ def load_with_columns(source: str, split: str, columns: ColumnMap) -> tuple[data
     for column, flag in columns.flags().items():
         if column not in raw.column_names:
             raise UserError(f"{where}: no column {column!r} ({flag}); its columns are {', '.join(raw.column_names)}")
-        empty = np.flatnonzero([_is_empty(value) for value in raw.data.column(column).to_pylist()])
+        empty = np.flatnonzero([_is_empty(value) for value in _cells(raw, column)])
         if len(empty):
             raise UserError(f"{where}: row {empty[0]}: column {column!r} ({flag}) is empty")
     return raw, where
@@ -64,6 +64,14 @@ def _load_hub(hub_id: str, split: str) -> datasets.Dataset:
     except (ConnectionError, FileNotFoundError, ValueError) as error:
         first_line = (str(error).splitlines() or [type(error).__name__])[0]
         raise UserError(f"cannot load hub dataset {hub_id} (split {split}): {first_line}") from None
+
+
+def _cells(raw: datasets.Dataset, column: str) -> list:
+    """The column's values as stored (an image column's undecoded {bytes, path}); a datasets.Json column's decoded,
+    so a JSON text '""' counts as the empty text it holds."""
+    if isinstance(raw.features[column], datasets.Json):
+        return list(raw[column])
+    return raw.data.column(column).to_pylist()
 
 
 def _is_empty(value) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rlvr.errors import UserError
 from rlvr.files import read_json
+from rlvr.models.model_files import check_model_folder
 
 TINY_VL_NAME = "tiny"
 TINY_TEXT_NAME = "tiny-text"
@@ -111,9 +112,24 @@ def adapter_base_name(adapter_path: Path) -> str:
 
 
 def check_model_for_task(name: str, task_name: str, task_reads_images: bool, flag: str) -> None:
-    """Refuse, without torch, a name that is no model and a text-only model on a task whose prompts hold images."""
-    if task_reads_images and reads_images(name) is False:
+    """Refuse, without torch, a name that is no model, a local model folder whose files are damaged or missing (and
+    an adapter's local base folder), and a text-only model on a task whose prompts hold images."""
+    model_reads_images = reads_images(name)  # a config that is no JSON is named before files that are missing
+    check_local_model_files(name)
+    if task_reads_images and model_reads_images is False:
         raise UserError(
             f"{flag} {name} is a text-only model, but the {task_name} task shows images; use a vision-language "
             f"model ({TINY_VL_NAME}, qwen2-5-3b, ...)"
         )
+
+
+def check_local_model_files(name: str) -> None:
+    """``name``'s folder, if it is one, checked by ``check_model_folder``; for a LoRA adapter, its base folder too."""
+    folder, seen = Path(name), set()
+    while folder.is_dir() and folder.resolve() not in seen:
+        seen.add(folder.resolve())
+        check_model_folder(folder)
+        adapter_path = folder / "adapter_config.json"
+        if (folder / "config.json").is_file() or not adapter_path.is_file():
+            return
+        folder = Path(adapter_base_name(adapter_path))

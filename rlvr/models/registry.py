@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rlvr.errors import UserError
+from rlvr.models.model_files import check_model_folder
 from rlvr.models.names import (
     MODEL_ALIASES,
     TINY_ARITH_NAME,
@@ -67,6 +68,7 @@ def resolve_model(name: str) -> ResolvedModel:
     source = MODEL_ALIASES.get(name, name)
     local = Path(source)
     if local.is_dir():
+        check_model_folder(local)
         return ResolvedModel(name, str(local), folder_reads_images(local) is True, saved_from_tiny(local))
     if not is_hub_id(source):
         raise unknown_model(name)

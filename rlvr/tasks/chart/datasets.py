@@ -199,7 +199,7 @@ def _expand_questions(
             origins.append((row_index, None))
             continue
         items = row[list_column]
-        if isinstance(items, str):  # kept as JSON text by the local loader when its items differ in type
+        if isinstance(items, str):  # a CSV cell, or a hub column of JSON text
             items = _json_or_none(items)
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise UserError(

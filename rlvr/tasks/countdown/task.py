@@ -23,7 +23,6 @@ import numpy as np
 
 from rlvr.data.local import load_local_dataset
 from rlvr.errors import UserError
-from rlvr.ranges import beyond_int64
 from rlvr.tasks.base import Task
 from rlvr.tasks.completions import completion_text
 from rlvr.tasks.countdown.expressions import evaluation_steps, is_correct_solution, last_answer
@@ -224,23 +223,21 @@ def _to_rows(raw: datasets.Dataset, source: str) -> datasets.Dataset:
 
 def _whole_numbers(values: object) -> list[int]:
     if isinstance(values, str):
-        # load_local_dataset keeps a column that mixes lists with other values as JSON text.
+        # A big integer in a mixed column (load_local_dataset's datasets.Json) is read back as its JSON text.
         with contextlib.suppress(ValueError):
             values = json.loads(values)
     if not isinstance(values, (list, tuple)) or not values:
         raise ValueError(f"expected a non-empty list of whole numbers, got {values!r:.80}")
     numbers = []
     for value in values:
-        if isinstance(value, str):
-            # load_local_dataset keeps a column holding an integer beyond int64 as text
-            with contextlib.suppress(ValueError):
-                value = json.loads(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)  # a CSV cell, or an integer beyond 64 bits that datasets.Json keeps as text
         # JSON writers turn 7 into 7.0; a true fraction or a word is an error, not something to round.
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         if isinstance(value, bool) or not whole:
             raise ValueError(f"expected whole numbers, got {value!r:.40}")
-        if beyond_int64(int(value)) is not None:
-            raise ValueError(f"{int(value)} is too large to hold (int64 at most)")
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"whole numbers must fit in 64 bits, got {value:.3g}")
         numbers.append(int(value))
     return numbers
 

@@ -35,28 +35,13 @@ import datasets
 import numpy as np
 
 from rlvr.data.local import load_local_dataset
-from rlvr.data.user_columns import ColumnMap
 from rlvr.errors import UserError
 from rlvr.tasks.base import Task
 from rlvr.tasks.completions import completion_text
 from rlvr.tasks.math.answers import answers_match, last_boxed
+from rlvr.tasks.math.rows import ROW_FEATURES, math_rows, user_math_rows
 
 logger = logging.getLogger(__name__)
-
-ROW_FEATURES = datasets.Features(
-    {
-        "problem": datasets.Value("string"),
-        "answer": datasets.Value("string"),
-        "solution": datasets.Value("string"),
-        "question_type": datasets.Value("string"),
-        "dataset": datasets.Value("string"),
-    }
-)
-PROBLEM_COLUMNS = ("problem", "question")
-ANSWER_COLUMNS = ("answer",)
-SOLUTION_COLUMNS = ("solution",)
-SUBJECT_COLUMNS = ("subject", "type")
-LEVEL_COLUMNS = ("level",)
 
 
 @dataclass(frozen=True)
@@ -186,7 +171,7 @@ def load_math_dataset(
         raw, source = load_local_dataset(path, split, image_columns=()), str(path)
     else:
         raw, source = _load_from_hub(name, split)
-    rows = _to_rows(raw, name, source)
+    rows = math_rows(raw, name, source)
     if subset_size is None or subset_size >= len(rows):
         return rows
     chosen = np.random.default_rng(seed).choice(len(rows), subset_size, replace=False)
@@ -206,72 +191,6 @@ def _load_from_hub(name: str, split: str) -> tuple[datasets.Dataset, str]:
             "download it first or pass a local copy with --dataset-path"
         ) from None
     return raw, f"hub dataset {hub.hub_id} (split {hub_split})"
-
-
-def _column(column_names: Sequence[str], candidates: Sequence[str]) -> str | None:
-    by_lower_name = {column.lower(): column for column in column_names}
-    return next((by_lower_name[name] for name in candidates if name in by_lower_name), None)
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # AMC answers stored as 27.0 are the integer 27
-    text = str(value).strip()
-    return text or None
-
-
-def _question_type(subject: object, level: object) -> str | None:
-    level_text = _text(level)
-    if level_text is not None and level_text.isdigit():
-        level_text = f"Level {level_text}"
-    parts = [part for part in (_text(subject), level_text) if part]
-    return ", ".join(parts) or None
-
-
-def _as_problem_answer(raw: datasets.Dataset, columns: ColumnMap) -> datasets.Dataset:
-    """The user's question and answer columns alone, named as the MATH files name them."""
-    picked = raw.select_columns(list(dict.fromkeys([columns.question, columns.answer])))
-    if columns.question == columns.answer:
-        return picked.rename_column(columns.question, "problem").add_column("answer", picked[columns.answer])
-    return picked.rename_columns({columns.question: "problem", columns.answer: "answer"})
-
-
-def _to_rows(raw: datasets.Dataset, name: str, source: str) -> datasets.Dataset:
-    names = raw.column_names
-    problem_column = _column(names, PROBLEM_COLUMNS)
-    answer_column, solution_column = _column(names, ANSWER_COLUMNS), _column(names, SOLUTION_COLUMNS)
-    if problem_column is None or (answer_column is None and solution_column is None):
-        raise UserError(f"{source}: expected a problem (or question) column and an answer or solution column")
-    subject_column, level_column = _column(names, SUBJECT_COLUMNS), _column(names, LEVEL_COLUMNS)
-
-    def cells(column: str | None) -> list:
-        return raw[column] if column is not None else [None] * len(raw)
-
-    rows, dropped = [], 0
-    columns = (problem_column, answer_column, solution_column, subject_column, level_column)
-    for problem, answer, solution, subject, level in zip(*(cells(column) for column in columns), strict=True):
-        solution = _text(solution)
-        # MATH keeps its answer only inside the solution: the last box is the one graders use.
-        answer = _text(answer) or (last_boxed(solution) if solution else None)
-        if _text(problem) is None or answer is None:
-            dropped += 1
-            continue
-        rows.append(
-            {
-                "problem": _text(problem),
-                "answer": answer,
-                "solution": solution,
-                "question_type": _question_type(subject, level),
-                "dataset": name,
-            }
-        )
-    if dropped:
-        logger.warning("%s: dropped %d of %d rows without a problem or an answer", source, dropped, len(raw))
-    if not rows:
-        raise UserError(f"{source}: no row has both a problem and an answer")
-    return datasets.Dataset.from_list(rows, features=ROW_FEATURES)
 
 
 # --- The synthetic set: seeded problems with exact answers, so `--task math` runs with no download.
@@ -385,7 +304,7 @@ TASK = Task(
     dataset_names=DATASET_NAMES,
     default_dataset="synthetic",
     load_dataset=load_math_dataset,
-    from_columns=lambda raw, columns, source: _to_rows(_as_problem_answer(raw, columns), "user", source),
+    from_columns=user_math_rows,
     prompt_styles=tuple(SYSTEM_PROMPTS),
     build_prompt=build_math_prompt,
     sft_completion=math_sft_completion,
