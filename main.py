@@ -31,7 +31,6 @@ from trainers.resume import (
     eval_report_path,
     nothing_left_to_train,
 )
-from trainers.run_limits import check_run_limits
 
 if TYPE_CHECKING:
     from rlvr.tasks.base import Task
@@ -50,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     config = with_micro_batch(config, num_processes(), task.is_multimodal)
     geometry = batch_geometry(config, num_processes()) if config.is_rl else None
     check_model_for_task(config.model, task.name, task.is_multimodal, "--vlm-name")
+    from trainers.run_limits import check_run_limits  # loads datasets: not before --help has answered
+
     check_run_limits(config, task)
     # One main.py per output folder: its first process holds the lock (the others are its helpers), from before the
     # folder is first checked until the run ends, so no other run can change it in between

@@ -54,8 +54,8 @@ def test_yaml_and_command_line_values_are_checked_alike(key, text, message, tmp_
         # A key given twice (YAML alone keeps the last), at any depth, or one option under two spellings
         ("seed: 1\nlearning_rate: 1e-5\nseed: 2\n", "the key 'seed' is given twice .lines 1 and 3.; keep one"),
         ("generation_kwargs:\n  top_k: 3\n  top_k: 4\n", "the key 'top_k' is given twice .lines 2 and 3."),
-        ("learning_rate: 1e-5\nlearning-rate: 2e-5\n", "'learning_rate' and 'learning-rate' set the same option"),
-        ("num_epochs: 1\nnum_train_epochs: 2\n", "'num_epochs' and 'num_train_epochs' set the same option"),
+        ("learning_rate: 1e-5\nlearning-rate: 2e-5\n", "'learning_rate' and 'learning-rate' both set --learning-rate"),
+        ("num_epochs: 1\nnum_train_epochs: 2\n", "'num_epochs' and 'num_train_epochs' both set --num-epochs"),
     ],
 )
 def test_malformed_yaml_is_one_line_naming_the_file(yaml_text, message, tmp_path):

@@ -323,7 +323,7 @@ def test_vllm_options_reach_trl(flags, expected, tmp_path):
 def test_a_bad_vllm_option_is_one_line():
     from trainers.config_parser import parse_run_config
 
-    with pytest.raises(UserError, match="--vllm-gpu-memory-utilization must be in"):
+    with pytest.raises(UserError, match="--vllm-gpu-memory-utilization must be a finite number in"):
         parse_run_config(["--vllm-gpu-memory-utilization", "1.5"])
     with pytest.raises(UserError, match="invalid choice: 'remote'"):
         parse_run_config(["--vllm-mode", "remote"])
