@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from experiments.common.policy_entropy import sample_with_logits
+from experiments.common.sequence_kl import policy_and_reference_log_probs, sequence_kl
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import write_atomically
 from rlvr.generation import encode_prompts, tokenizer_of
@@ -51,40 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_positions(completion_ids: torch.Tensor, eos_token_id: int) -> torch.Tensor:
-    """True at a completion's positions up to and including its end-of-sequence token."""
-    ended = (completion_ids == eos_token_id).long().cumsum(dim=1)
-    return torch.cat([torch.ones_like(ended[:, :1]), (ended[:, :-1] == 0).long()], dim=1).bool()
-
-
-def sample(model, tokenizer, encoded: dict, samples: int, max_new_tokens: int, with_logits: bool):
-    return model.generate(
-        **encoded,
-        do_sample=True,
-        temperature=1.0,
-        top_k=0,
-        top_p=1.0,
-        num_return_sequences=samples,
-        max_new_tokens=max_new_tokens,
-        pad_token_id=tokenizer.pad_token_id,
-        return_dict_in_generate=True,
-        output_logits=with_logits,
-    )
-
-
-def sequence_kl(model_output, reference, encoded: dict, samples: int, eos_token_id: int) -> torch.Tensor:
-    """Per completion, the sum over its open positions of the exact per-token KL(policy || reference)."""
-    log_p = torch.log_softmax(torch.stack(model_output.logits, dim=1).float(), dim=-1)
-    prompt_length = encoded["input_ids"].shape[1]
-    open_mask = open_positions(model_output.sequences[:, prompt_length:], eos_token_id)
-    attention = torch.cat([encoded["attention_mask"].repeat_interleave(samples, 0), open_mask.long()], dim=1)
-    positions = (attention.cumsum(-1) - 1).clamp(min=0)
-    logits = reference(input_ids=model_output.sequences, attention_mask=attention, position_ids=positions).logits
-    steps = log_p.shape[1]
-    log_q = torch.log_softmax(logits[:, prompt_length - 1 : prompt_length - 1 + steps].float(), dim=-1)
-    return ((log_p.exp() * (log_p - log_q)).sum(-1) * open_mask).sum(1)
-
-
 @torch.inference_mode()
 def measure_batch(model, reference, processor, rows: list[dict], args: argparse.Namespace) -> list[dict]:
     """The per-problem records of one batch of prompts, each with its mean sequence KL over its KL samples."""
@@ -93,7 +61,7 @@ def measure_batch(model, reference, processor, rows: list[dict], args: argparse.
     first = torch.log_softmax(model(**encoded).logits[:, -1].float(), dim=-1)
     tag_ids = tokenizer.convert_tokens_to_ids(list(TAGS))
     entropy = -(first.exp() * first).sum(-1)
-    drawn = sample(model, tokenizer, encoded, args.num_samples, args.max_new_tokens, with_logits=False)
+    drawn = sample_with_logits(model, tokenizer, encoded, args.num_samples, args.max_new_tokens)
     prompt_length = encoded["input_ids"].shape[1]
     texts = tokenizer.batch_decode(drawn.sequences[:, prompt_length:], skip_special_tokens=True)
     records = []
@@ -117,8 +85,10 @@ def measure_batch(model, reference, processor, rows: list[dict], args: argparse.
                 "followed": followed,
             }
         )
-    kl_draw = sample(model, tokenizer, encoded, args.kl_samples, args.max_new_tokens, with_logits=True)
-    kl = sequence_kl(kl_draw, reference, encoded, args.kl_samples, tokenizer.eos_token_id)
+    kl_draw = sample_with_logits(model, tokenizer, encoded, args.kl_samples, args.max_new_tokens)
+    kl = sequence_kl(
+        *policy_and_reference_log_probs(kl_draw, reference, encoded, args.kl_samples, tokenizer.eos_token_id)
+    )
     for record, problem_kl in zip(records, kl.view(len(rows), args.kl_samples).mean(1).tolist(), strict=True):
         record["kl_to_reference"] = problem_kl
     return records

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from experiments.common.cli import experiment_parser
 from experiments.common.provenance import commit_of
 from experiments.common.steps import StepRunner
 from experiments.three_strategy.analysis import build_summary
@@ -44,15 +45,7 @@ DETERMINISM_ROLLOUTS = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(allow_abbrev=False, description="The objectives on three-strategy addition.")
-    parser.add_argument("--run-dir", type=Path, default=None, help="checkpoints (default runs/three_strategy)")
-    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "docs" / "results", help="report, figures")
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
-    parser.add_argument(
-        "--smoke", action="store_true", help="every stage with tiny settings (minutes, not meaningful)"
-    )
-    parser.add_argument("--force", action="store_true", help="delete --run-dir and start over")
-    return parser
+    return experiment_parser("The objectives on three-strategy addition.", "three_strategy", REPO_ROOT)
 
 
 class Experiment:

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from experiments.common.policy_entropy import sample_with_logits
+from experiments.common.sequence_kl import policy_and_reference_log_probs, sequence_kl
 from rlvr.errors import UserError, exit_on_user_error
 from rlvr.files import claim_output, write_atomically
 from rlvr.generation import encode_prompts, tokenizer_of
@@ -45,29 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_positions(completion_ids: torch.Tensor, eos_token_id: int) -> torch.Tensor:
-    """True at a completion's positions up to and including its end-of-sequence token."""
-    ended = (completion_ids == eos_token_id).long().cumsum(dim=1)
-    return torch.cat([torch.ones_like(ended[:, :1]), (ended[:, :-1] == 0).long()], dim=1).bool()
-
-
 @torch.inference_mode()
 def probe(model, reference, processor, encoded: dict, samples: int, max_new_tokens: int) -> dict:
     tokenizer = tokenizer_of(processor)
     first = torch.log_softmax(model(**encoded).logits[:, -1].float(), dim=-1)
     p_carries = first[:, tokenizer.convert_tokens_to_ids(CARRIES_TAG)].exp()
     output = sample_with_logits(model, tokenizer, encoded, samples, max_new_tokens)
-    log_p = torch.log_softmax(torch.stack(output.logits, dim=1).float(), dim=-1)  # (samples, steps, vocab)
-    prompt_length = encoded["input_ids"].shape[1]
-    open_mask = open_positions(output.sequences[:, prompt_length:], tokenizer.eos_token_id)
-    attention = torch.cat([encoded["attention_mask"].repeat_interleave(samples, 0), open_mask.long()], dim=1)
-    positions = (attention.cumsum(-1) - 1).clamp(min=0)
-    reference_logits = reference(input_ids=output.sequences, attention_mask=attention, position_ids=positions).logits
-    steps = log_p.shape[1]
-    log_q = torch.log_softmax(reference_logits[:, prompt_length - 1 : prompt_length - 1 + steps].float(), dim=-1)
-    kl = (log_p.exp() * (log_p - log_q)).sum(-1) * open_mask
+    log_p, log_q, open_mask = policy_and_reference_log_probs(
+        output, reference, encoded, samples, tokenizer.eos_token_id
+    )
+    kl = sequence_kl(log_p, log_q, open_mask)
     entropy = -(log_p.exp() * log_p).sum(-1)[open_mask]
-    return {"p_carries": p_carries.tolist(), "entropy": float(entropy.mean()), "kl": float(kl.sum(1).mean())}
+    return {"p_carries": p_carries.tolist(), "entropy": float(entropy.mean()), "kl": float(kl.mean())}
 
 
 @exit_on_user_error

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from experiments.common.cli import experiment_parser
 from experiments.common.provenance import commit_of
 from experiments.common.steps import StepRunner
 from experiments.two_procedure.arms import ARMS, Arm, Settings, smoke_settings
@@ -52,17 +53,9 @@ COMMON_ARGS = ["--task", "carry", "--no-lora", "--disable-gradient-checkpointing
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        allow_abbrev=False, description="The decomposed objectives against controls on two-procedure addition."
+    return experiment_parser(
+        "The decomposed objectives against controls on two-procedure addition.", "objectives_toy", REPO_ROOT
     )
-    parser.add_argument("--run-dir", type=Path, default=None, help="checkpoints (default runs/objectives_toy)")
-    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "docs" / "results", help="report, figures")
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
-    parser.add_argument(
-        "--smoke", action="store_true", help="every stage with tiny settings (minutes, not meaningful)"
-    )
-    parser.add_argument("--force", action="store_true", help="delete --run-dir and start over")
-    return parser
 
 
 class Experiment:

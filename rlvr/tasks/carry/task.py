@@ -15,19 +15,11 @@ import datasets
 from rlvr.errors import UserError
 from rlvr.tasks.base import MAX_GENERATED_ROWS, Task
 from rlvr.tasks.carry.problems import DATASETS, SPLITS, TAGS, answer_by, held_out_rows, problems_of, training_rows
-from rlvr.tasks.completions import completion_text
+from rlvr.tasks.tagged_addition import ROW_FEATURES, build_addition_prompt, split_tagged, tagged_sum_scores
 
 # The share of supervised rows that show strategy Y (docs/objectives.md, "The toy"): 10%, the issue's 85-90% X.
 CARRY_SHARE = 0.10
 DEFAULT_TRAIN_ROWS = 20_000
-ROW_FEATURES = datasets.Features(
-    {
-        "expression": datasets.Value("string"),
-        "answer": datasets.Value("int64"),
-        "carries": datasets.Value("bool"),
-        "strategy": datasets.Value("string"),
-    }
-)
 
 
 def split_completion(completion: str) -> tuple[str | None, str]:
@@ -36,8 +28,7 @@ def split_completion(completion: str) -> tuple[str | None, str]:
     >>> split_completion(" +52 "), split_completion("52")
     (('+', '52'), (None, '52'))
     """
-    text = completion.strip()
-    return (text[0], text[1:]) if text[:1] in TAGS else (None, text)
+    return split_tagged(completion, TAGS)
 
 
 def carry_accuracy_reward(completions: list, answer: list | None = None, **kwargs) -> list[float | None]:
@@ -46,17 +37,7 @@ def carry_accuracy_reward(completions: list, answer: list | None = None, **kwarg
     >>> carry_accuracy_reward(["+52", "-52", "52", "-42", "+520", "+"], answer=[52] * 6)
     [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
     """
-    if answer is None:
-        return [None] * len(completions)
-    scores: list[float | None] = []
-    for completion, expected in zip(completions, answer, strict=True):
-        tag, digits = split_completion(completion_text(completion))
-        scores.append(None if expected is None else float(tag is not None and digits == str(expected)))
-    return scores
-
-
-def build_carry_prompt(row: dict, style: str) -> list[dict]:
-    return [{"role": "user", "content": f"{row['expression']}="}]
+    return tagged_sum_scores(completions, answer, TAGS)
 
 
 def carry_sft_completion(row: dict, style: str) -> str:
@@ -99,7 +80,7 @@ TASK = Task(
     default_dataset="two-procedure",
     load_dataset=load_carry_dataset,
     prompt_styles=("plain",),
-    build_prompt=build_carry_prompt,
+    build_prompt=build_addition_prompt,
     sft_completion=carry_sft_completion,
     question_column="expression",
     answer_column="answer",

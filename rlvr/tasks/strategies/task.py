@@ -14,7 +14,6 @@ import datasets
 
 from rlvr.errors import UserError
 from rlvr.tasks.base import MAX_GENERATED_ROWS, Task
-from rlvr.tasks.completions import completion_text
 from rlvr.tasks.strategies.problems import (
     DATASETS,
     SPLITS,
@@ -24,16 +23,9 @@ from rlvr.tasks.strategies.problems import (
     problems_of,
     training_rows,
 )
+from rlvr.tasks.tagged_addition import ROW_FEATURES, build_addition_prompt, split_tagged, tagged_sum_scores
 
 DEFAULT_TRAIN_ROWS = 20_000
-ROW_FEATURES = datasets.Features(
-    {
-        "expression": datasets.Value("string"),
-        "answer": datasets.Value("int64"),
-        "carries": datasets.Value("bool"),
-        "strategy": datasets.Value("string"),
-    }
-)
 
 
 def split_completion(completion: str) -> tuple[str | None, str]:
@@ -42,8 +34,7 @@ def split_completion(completion: str) -> tuple[str | None, str]:
     >>> split_completion(" *76 "), split_completion("76")
     (('*', '76'), (None, '76'))
     """
-    text = completion.strip()
-    return (text[0], text[1:]) if text[:1] in TAGS else (None, text)
+    return split_tagged(completion, TAGS)
 
 
 def strategies_accuracy_reward(completions: list, answer: list | None = None, **kwargs) -> list[float | None]:
@@ -52,17 +43,7 @@ def strategies_accuracy_reward(completions: list, answer: list | None = None, **
     >>> strategies_accuracy_reward(["+76", "*76", "-76", "76", "+86", "*"], answer=[76] * 6)
     [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
     """
-    if answer is None:
-        return [None] * len(completions)
-    scores: list[float | None] = []
-    for completion, expected in zip(completions, answer, strict=True):
-        tag, digits = split_completion(completion_text(completion))
-        scores.append(None if expected is None else float(tag is not None and digits == str(expected)))
-    return scores
-
-
-def build_strategies_prompt(row: dict, style: str) -> list[dict]:
-    return [{"role": "user", "content": f"{row['expression']}="}]
+    return tagged_sum_scores(completions, answer, TAGS)
 
 
 def strategies_sft_completion(row: dict, style: str) -> str:
@@ -107,7 +88,7 @@ TASK = Task(
     default_dataset="training-mix",
     load_dataset=load_strategies_dataset,
     prompt_styles=("plain",),
-    build_prompt=build_strategies_prompt,
+    build_prompt=build_addition_prompt,
     sft_completion=strategies_sft_completion,
     question_column="expression",
     answer_column="answer",
