@@ -87,3 +87,15 @@ def test_a_saved_tiny_checkpoint_keeps_the_pixel_budget_it_was_trained_with(tiny
     other = resolve_model(str(saved))
     size = load_processor(other).image_processor.size
     assert not other.is_tiny and (size.shortest_edge, size.longest_edge) == (REAL_MODEL_PIXELS, REAL_MODEL_PIXELS)
+
+
+def test_building_a_tiny_model_prints_nothing_on_standard_error(tmp_path, monkeypatch, capfd):
+    """A tiny model is built inside the first command that names it; a refusal of that command is one line on standard
+    error, so the build must not add progress bars there."""
+    from rlvr.models.registry import resolve_model
+
+    monkeypatch.setenv("RLVR_CACHE", str(tmp_path))
+    capfd.readouterr()
+    for name in ("tiny-text", "tiny-carry"):
+        resolve_model(name)
+    assert capfd.readouterr().err.strip() == ""

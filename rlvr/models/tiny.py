@@ -236,7 +236,20 @@ def qwen_vl_processor(tokenizer, min_pixels: int, max_pixels: int):
 
 def _save_model(model, tokenizer, folder: Path) -> None:
     set_generation_stops(model, tokenizer)
-    model.save_pretrained(folder)
+    _save_quietly(model, folder)
+
+
+def _save_quietly(model, folder: Path) -> None:
+    """save_pretrained without its progress bar: a tiny model is built inside the command that first names it."""
+    from transformers.utils import logging as transformers_logging
+
+    shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(folder)
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
 
 
 def _build_tiny_vl(folder: Path, text_settings: dict = TINY_VL_TEXT_CONFIG) -> None:
@@ -374,7 +387,7 @@ def _build_char_model(folder: Path, model_config: dict) -> None:
     model = Qwen2ForCausalLM(config)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(folder)
+    _save_quietly(model, folder)
     tokenizer.save_pretrained(folder)
 
 
