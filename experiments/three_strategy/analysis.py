@@ -49,9 +49,7 @@ def build_summary(settings: Settings, bases: Sequence[Mapping], runs: Sequence[M
             if label in settings.arms
         },
         "gate": checked,
-        "first_order": {
-            str(record["sft_seed"]): json.loads(Path(record["first_order"]).read_text()) for record in bases
-        },
+        "first_order": {str(record["sft_seed"]): first_order_of(Path(record["first_order"])) for record in bases},
         "bases": {str(seed): metric_values(point, settings.k_values) for seed, point in base_points.items()},
         "runs": [{key: value for key, value in run.items() if key != "measured"} for run in runs],
         "rates": {},
@@ -65,6 +63,12 @@ def build_summary(settings: Settings, bases: Sequence[Mapping], runs: Sequence[M
         for prediction in PREDICTIONS
     }
     return summary
+
+
+def first_order_of(path: Path) -> dict[str, Any]:
+    """A base's first-order record, its model named by its folder (sft-N), not by where the run lay on disk."""
+    record = json.loads(path.read_text())
+    return {**record, "model": Path(record["model"]).name}
 
 
 def rate_summary(arms, base_points, draws: Resamples, settings: Settings, checked: dict) -> dict[str, Any]:
